@@ -1,0 +1,5 @@
+"""Entry point for ``python -m eqdenoise``."""
+
+from .cli import app
+
+app(prog_name="eqdenoise")

@@ -1,0 +1,65 @@
+"""Canonical frames (DESIGN §3): an integer-exact score picks the orientation(s) an input is run in.
+
+score_g(x) = <g⁻¹·x, w>, with w a centred linear ramp whose orbit under D4 has 8 distinct members.
+The frame of x is the argmax set of the scores; it satisfies Fr(k·x) = k·Fr(x) exactly because the
+scores are computed in integers on a fixed quantization grid, so no rounding can flip a choice.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .groups import Element, Group
+
+QUANT_STEPS = 1 << 16
+RAMP = (1, 3)
+
+
+def quantize_for_scores(x: torch.Tensor) -> torch.Tensor:
+    """Map [-1, 1] values elementwise to integers on a fixed grid (int64), so scores are exact."""
+    return torch.round((x.double().clamp(-1.0, 1.0) + 1.0) * (QUANT_STEPS // 2)).to(torch.int64)
+
+
+def ramp_template(height: int, width: int) -> torch.Tensor:
+    """Integer ramp a·u + b·v on centred odd coordinates u = 2i-(H-1), v = 2j-(W-1)."""
+    rows = 2 * torch.arange(height, dtype=torch.int64) - (height - 1)
+    cols = 2 * torch.arange(width, dtype=torch.int64) - (width - 1)
+    return RAMP[0] * rows[:, None] + RAMP[1] * cols[None, :]
+
+
+def frame_scores(x: torch.Tensor, group: Group) -> list[int]:
+    """Exact integer score <g⁻¹·x, w> for each group element, summed over leading axes."""
+    q = quantize_for_scores(x)
+    scores = []
+    for element in group:
+        moved = element.inverse().apply(q)
+        scores.append(int((moved * ramp_template(*moved.shape[-2:])).sum()))
+    return scores
+
+
+def canonical_frame(x: torch.Tensor, group: Group) -> list[Element]:
+    """The elements with maximal score (usually one; several when x is symmetric or flat)."""
+    scores = frame_scores(x, group)
+    best = max(scores)
+    return [element for element, score in zip(group, scores, strict=True) if score == best]
+
+
+def order_free_mean(terms: list[torch.Tensor]) -> torch.Tensor:
+    """Mean of equally shaped tensors that is bit-identical whatever order they come in.
+
+    Values are sorted per pixel before summation, so the floating-point sum does not depend on the
+    order of the frame's elements (which changes when the input is rotated).
+    """
+    if len(terms) == 1:
+        return terms[0]
+    stacked, _ = torch.sort(torch.stack(terms), dim=0)
+    total = stacked[0].clone()
+    for term in stacked[1:]:
+        total += term
+    return total / len(terms)
+
+
+def run_in_frame(fn, x: torch.Tensor, group: Group) -> torch.Tensor:
+    """Exactly equivariant wrapper: mean over h in Fr(x) of h·fn(h⁻¹·x) (Puny et al. 2022)."""
+    terms = [h.apply(fn(h.inverse().apply(x))) for h in canonical_frame(x, group)]
+    return order_free_mean(terms)

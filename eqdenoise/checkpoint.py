@@ -1,0 +1,147 @@
+"""Checkpoints: safetensors files whose metadata holds one JSON config (DESIGN §5); never pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .errors import EqdenoiseError
+from .schedule import CosineSchedule
+from .unet import UNet
+
+FORMAT = "eqdenoise-checkpoint"
+FORMAT_VERSION = 1
+CONFIG_KEY = "eqdenoise_config"
+
+
+@dataclass
+class Model:
+    """A loaded checkpoint: the network, its schedule and the full config it came with."""
+
+    network: UNet
+    schedule: CosineSchedule
+    config: dict
+    path: Path
+
+    @property
+    def channels(self) -> int:
+        return int(self.config["channels"])
+
+    @property
+    def group(self) -> str:
+        return str(self.config["group"])
+
+    @property
+    def task(self) -> str:
+        return str(self.config["task"])
+
+
+def build_network(architecture: dict) -> UNet:
+    """Instantiate the network that an ``architecture`` config describes."""
+    if architecture.get("name") != "unet":
+        raise ValueError(f"unknown architecture {architecture.get('name')!r}")
+    return UNet(channels=int(architecture["channels"]), base=int(architecture["base"]),
+                mults=tuple(int(m) for m in architecture["mults"]), blocks=int(architecture["blocks"]),
+                emb_dim=int(architecture["emb_dim"]))
+
+
+def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSchedule,
+                training: dict | None = None) -> dict:
+    """Assemble a checkpoint config with every field DESIGN §5 asks for."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": task,
+        "architecture": architecture,
+        "group": group,
+        "channels": int(architecture["channels"]),
+        "prediction": "eps",
+        "schedule": schedule.to_config(),
+        "data_range": {"kind": "linear", "low": 0.0, "high": 1.0,
+                       "note": "image values scaled to [0, 1] by their bit depth, then mapped to [-1, 1]"},
+        "training": training or {},
+    }
+
+
+def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """Write a safetensors file through a temporary file and a rename, so no half file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(network: UNet, config: dict, path: Path) -> None:
+    """Save network weights with their config."""
+    atomic_save(network.state_dict(), Path(path), {CONFIG_KEY: json.dumps(config, sort_keys=True)})
+
+
+def read_config(path: Path) -> dict:
+    """Read and check the JSON config of a checkpoint without loading its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise EqdenoiseError(f"{path}: checkpoint not found")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({_short(exc)})") from None
+    if CONFIG_KEY not in metadata:
+        raise EqdenoiseError(f"{path}: safetensors file has no eqdenoise config in its metadata")
+    try:
+        config = json.loads(metadata[CONFIG_KEY])
+    except json.JSONDecodeError as exc:
+        raise EqdenoiseError(f"{path}: checkpoint config is not valid JSON ({exc.msg})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise EqdenoiseError(f"{path}: not an eqdenoise checkpoint")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise EqdenoiseError(f"{path}: checkpoint format version {config.get('format_version')!r} "
+                             f"is not supported (expected {FORMAT_VERSION})")
+    missing = [k for k in ("task", "architecture", "group", "channels", "prediction", "schedule")
+               if k not in config]
+    if missing:
+        raise EqdenoiseError(f"{path}: checkpoint config lacks {', '.join(missing)}")
+    if config["prediction"] != "eps":
+        raise EqdenoiseError(f"{path}: unsupported prediction target {config['prediction']!r}")
+    return config
+
+
+def load_model(path: Path, task: str | None = None) -> Model:
+    """Load a checkpoint, checking its config and that its tensors match the architecture."""
+    path = Path(path)
+    config = read_config(path)
+    if task is not None and config["task"] != task:
+        raise EqdenoiseError(f"{path}: this is a {config['task']!r} checkpoint, not a {task!r} one")
+    try:
+        network = build_network(config["architecture"])
+        schedule = CosineSchedule.from_config(config["schedule"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EqdenoiseError(f"{path}: bad checkpoint config ({_short(exc)})") from None
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        network.load_state_dict(tensors, strict=True)
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({_short(exc)})") from None
+    if not all(torch.isfinite(t).all() for t in tensors.values()):
+        raise EqdenoiseError(f"{path}: checkpoint weights contain NaN or Inf")
+    network.eval()
+    return Model(network=network, schedule=schedule, config=config, path=path)
+
+
+def _short(exc: Exception) -> str:
+    """First line of an exception message, trimmed for a one-line error."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,271 @@
+"""Command-line interface: thin Typer commands that render what the library returns."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .denoise import DenoiseOptions, resolve_group, restore
+from .errors import EqdenoiseError
+from .imageio import read_image, write_image
+from .registry import manifest, models_dir, resolve_model
+from .verify import check_equivariance
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Exactly rotation- and mirror-equivariant image restoration with diffusion priors.")
+train_app = typer.Typer(no_args_is_help=True, help="Train checkpoints on your own images.")
+app.add_typer(train_app, name="train")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Method(str, Enum):
+    canon = "canon"
+    fa = "fa"
+    none = "none"
+
+
+class GroupName(str, Enum):
+    trivial = "trivial"
+    flip = "flip"
+    c4 = "c4"
+    d4 = "d4"
+
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Shipped model name (see 'eqdenoise models') "
+                                       "or path to a .safetensors checkpoint.")]
+GroupOpt = Annotated[Optional[GroupName], typer.Option(
+    help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
+         "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
+MethodOpt = Annotated[Method, typer.Option(
+    help="canon: run in the input's canonical frame (bit-exact, 1 pass per step); fa: canonical frame "
+         "plus averaging over the group at every step (bit-exact, |G| passes per step); none: plain "
+         "network, not equivariant (for comparison).")]
+SigmaOpt = Annotated[Optional[str], typer.Option(
+    help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
+         "Default: auto, unless --strength is given.")]
+StrengthOpt = Annotated[Optional[float], typer.Option(
+    help="SDEdit strength in (0, 1] for corruptions other than Gaussian noise (blur, low resolution): "
+         "how far into the diffusion to noise the input before restoring. Excludes --sigma.")]
+StepsOpt = Annotated[int, typer.Option(min=1, max=1000, help="Sampler steps, 1–1000. 1 gives the "
+                                       "MMSE (Tweedie) estimate; more give sharper, more sampled detail.")]
+EtaOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="DDIM η in [0, 1]: 0 deterministic, 1 ancestral.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
+
+
+def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
+             method: Method, group: Optional[GroupName]) -> DenoiseOptions:
+    """Parse CLI values into library options."""
+    if sigma is None:
+        parsed: float | str | None = None if strength is not None else "auto"
+    elif sigma == "auto":
+        parsed = "auto"
+    else:
+        try:
+            parsed = float(sigma)
+        except ValueError:
+            raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
+    options = DenoiseOptions(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed,
+                             method=method.value, group=group.value if group else None)
+    options.check()
+    return options
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+def _output_paths(inputs: list[Path], output: Optional[Path]) -> list[Path]:
+    """Where each input's result goes: -o FILE for one input, -o DIR for many, else NAME-denoised.EXT."""
+    if output is None:
+        return [p.with_name(f"{p.stem}-denoised{p.suffix}") for p in inputs]
+    if output.is_dir():
+        paths = [output / p.name for p in inputs]
+        names = [p.name for p in inputs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
+        return paths
+    if len(inputs) > 1:
+        raise EqdenoiseError(f"{output}: with several inputs, -o must be an existing folder")
+    return [output]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def denoise(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing "
+                                                   "folder (any number). Default: NAME-denoised.EXT beside each input.")] = None,
+    model: ModelOpt = "gray-d4",
+    group: GroupOpt = None,
+    method: MethodOpt = Method.canon,
+    sigma: SigmaOpt = None,
+    strength: StrengthOpt = None,
+    steps: StepsOpt = 1,
+    eta: EtaOpt = 0.0,
+    seed: SeedOpt = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
+) -> None:
+    """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
+    try:
+        options = _options(sigma, strength, steps, eta, seed, method, group)
+        loaded = resolve_model(model, task="denoise")
+        resolve_group(loaded, options.group)
+        targets = _output_paths(inputs, output)
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    failures = 0
+    with _progress() as bar:
+        files = bar.add_task("files", total=len(inputs))
+        for source, target in zip(inputs, targets, strict=True):
+            step_task = bar.add_task(f"  {source.name}", total=None)
+            try:
+                if target.exists() and not overwrite and target.resolve() != source.resolve():
+                    raise EqdenoiseError(f"{target}: output exists (use --overwrite to replace it)")
+                image = read_image(source)
+                result = restore(loaded, image.pixels, options,
+                                 progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
+                write_image(image, result.pixels, target, overwrite=overwrite)
+                detail = "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
+                out.print(f"{source} → {target}{detail}")
+            except EqdenoiseError as exc:
+                failures += 1
+                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
+                      else f"{source}: {exc}")
+            except MemoryError:
+                failures += 1
+                _fail(f"{source}: not enough memory to process this image")
+            bar.remove_task(step_task)
+            bar.advance(files)
+    if failures:
+        _fail(f"{failures} of {len(inputs)} file(s) failed")
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    image_path: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to check on.")],
+    model: ModelOpt = "gray-d4",
+    group: GroupOpt = None,
+    method: MethodOpt = Method.canon,
+    sigma: SigmaOpt = None,
+    strength: StrengthOpt = None,
+    steps: StepsOpt = 1,
+    eta: EtaOpt = 0.0,
+    seed: SeedOpt = 0,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the "
+                                             "image's pixel levels (e.g. 0–255 for 8-bit). Default 0: exact.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
+) -> None:
+    """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
+    try:
+        options = _options(sigma, strength, steps, eta, seed, method, group)
+        loaded = resolve_model(model, task="denoise")
+        chosen = resolve_group(loaded, options.group)
+        image = read_image(image_path)
+        with _progress() as bar:
+            task = bar.add_task("orientations", total=len(chosen) + 1)
+            reports = check_equivariance(lambda px: restore(loaded, px, options).pixels, image.pixels, chosen,
+                                         image.peak, progress=lambda done, total: bar.update(task, completed=done))
+    except EqdenoiseError as exc:
+        _fail(str(exc) if str(exc).startswith(str(image_path)) else f"{image_path}: {exc}")
+        raise typer.Exit(1) from None
+    passed = all(r.max_abs_diff <= tolerance for r in reports)
+    if as_json:
+        out.print_json(json.dumps({"input": str(image_path), "model": model, "method": method.value,
+                                   "group": chosen.name, "tolerance": tolerance, "passed": passed,
+                                   "elements": [r.to_dict() for r in reports]}))
+    else:
+        unit = "levels" if image.peak > 1 else "value"
+        table = Table(title=f"{image_path}: {method.value} on {chosen.name}, tolerance {tolerance:g}")
+        table.add_column("g")
+        table.add_column(f"max |f(g·x) − g·f(x)| ({unit})", justify="right")
+        table.add_column("pixels differing after rounding", justify="right")
+        table.add_column("")
+        for r in reports:
+            ok = r.max_abs_diff <= tolerance
+            table.add_row(r.element.label, f"{r.max_abs_diff:.6g}", str(r.differing_pixels),
+                          "[green]ok[/]" if ok else "[red]FAIL[/]")
+        out.print(table)
+        out.print("[green]equivariant within tolerance[/]" if passed else
+                  "[bold red]NOT equivariant within tolerance[/]")
+    if not passed:
+        raise typer.Exit(1)
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the shipped models."""
+    entries = manifest()
+    if not entries:
+        out.print(f"no shipped models found in {models_dir()}")
+        return
+    table = Table(title=f"shipped models ({models_dir()})")
+    for column in ("name", "task", "group", "channels", "trained on", "quality"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e["name"], e["task"], e["group"], str(e["channels"]), e["trained_on"], e["quality"])
+    out.print(table)
+
+
+@train_app.command("denoiser")
+def train_denoiser_command(
+    data: Annotated[Path, typer.Argument(help="Folder of training images (PNG, JPEG, TIFF).")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
+                                           "resumable state goes beside it as NAME.state.safetensors.")],
+    group: Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")] = GroupName.d4,
+    channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
+    width: Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")] = 32,
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
+    batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
+    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
+    lr: Annotated[float, typer.Option(help="Peak learning rate of AdamW.")] = 5e-4,
+    seed: Annotated[int, typer.Option(help="Seed of all random draws.")] = 0,
+    save_every: Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")] = 250,
+    minutes: Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the state saved beside --out.")] = False,
+) -> None:
+    """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
+    from .train import TrainSettings, train_denoiser
+
+    if channels not in (1, 3) or patch % 4:
+        _fail("--channels must be 1 or 3 and --patch a multiple of 4")
+        raise typer.Exit(1)
+    settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
+                             steps=steps, batch=batch, patch=patch, lr=lr, seed=seed, save_every=save_every)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("training", total=steps)
+            record = train_denoiser(settings, resume=resume, minutes=minutes,
+                                    progress=lambda step, total, loss: bar.update(
+                                        task, completed=step, description=f"training (loss {loss:.4f})"))
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['cpu_seconds'] / 60:.1f} min)")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"eqdenoise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """Exactly rotation- and mirror-equivariant image restoration with diffusion priors."""

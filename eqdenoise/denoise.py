@@ -1,0 +1,160 @@
+"""The denoise task: SDEdit-style restoration with a diffusion prior, run in the input's canonical frame."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .canon import canonical_frame, run_in_frame
+from .checkpoint import Model
+from .errors import EqdenoiseError
+from .groups import Group, get_group
+from .noise_level import estimate_sigma
+from .predictors import eps_predictor, frame_averaged
+from .samplers import ddim_sample
+
+METHODS = ("canon", "fa", "none")
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class DenoiseOptions:
+    """How to restore: known σ (0–255 scale), ``"auto"`` σ, or an SDEdit strength; sampler settings."""
+
+    sigma: float | str | None = "auto"
+    strength: float | None = None
+    steps: int = 1
+    eta: float = 0.0
+    seed: int = 0
+    method: str = "canon"
+    group: str | None = None
+
+    def check(self) -> None:
+        """Reject option combinations and values outside their ranges."""
+        if self.method not in METHODS:
+            raise EqdenoiseError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.strength is not None and self.sigma is not None:
+            raise EqdenoiseError("give either --sigma or --strength, not both")
+        if self.strength is not None and not 0.0 < self.strength <= 1.0:
+            raise EqdenoiseError(f"--strength must be in (0, 1], got {self.strength}")
+        if isinstance(self.sigma, str) and self.sigma != "auto":
+            raise EqdenoiseError(f"--sigma must be a number or 'auto', got {self.sigma!r}")
+        if isinstance(self.sigma, (int, float)) and not 0.0 < self.sigma <= 255.0:
+            raise EqdenoiseError(f"--sigma must be in (0, 255] on the 0–255 scale, got {self.sigma}")
+        if self.steps < 1 or self.steps > 1000:
+            raise EqdenoiseError(f"--steps must be between 1 and 1000, got {self.steps}")
+        if not 0.0 <= self.eta <= 1.0:
+            raise EqdenoiseError(f"--eta must be in [0, 1], got {self.eta}")
+
+
+@dataclass
+class Restoration:
+    """A result in [0, 1] with what was used to get it."""
+
+    pixels: np.ndarray
+    sigma_255: float | None
+    frame_size: int
+
+
+def resolve_group(model: Model, name: str | None) -> Group:
+    """The group to be equivariant to: the model's by default; only subgroups of what it was trained for."""
+    trained = get_group(model.group)
+    group = get_group(name) if name else trained
+    if not group.is_subgroup_of(trained):
+        raise EqdenoiseError(f"{model.path}: model was trained for group {trained.name!r}, "
+                             f"not {group.name!r}; use --group {trained.name} or a subgroup of it")
+    return group
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad bottom/right by reflection (replication if too small) to a multiple of the network stride."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x, (h, w)
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+
+
+def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
+            progress: ProgressFn | None = None) -> Restoration:
+    """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
+    options.check()
+    group = resolve_group(model, options.group)
+    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)) * 2.0 - 1.0
+    channels = x.shape[0]
+    if channels not in (1, 3):
+        raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
+    if not torch.isfinite(x).all():
+        raise EqdenoiseError("image contains NaN or infinite values")
+    batch = _to_model_channels(x, model.channels)
+    frame = canonical_frame(batch, group) if options.method != "none" else []
+    total = options.steps * max(1, len(frame))
+    done = [0]
+    sigmas: list[float] = []
+
+    def on_step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    def pipeline(canonical: torch.Tensor) -> torch.Tensor:
+        result, sigma = _restore_canonical(model, canonical, options, group, on_step)
+        sigmas.append(sigma if sigma is not None else math.nan)
+        return result
+
+    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group)
+    out = _from_model_channels(out, channels)
+    sigma_255 = None if options.strength is not None else sigmas[0]
+    return Restoration(pixels=((out + 1.0) / 2.0).numpy(), sigma_255=sigma_255, frame_size=len(frame) or 1)
+
+
+def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
+    """(C, H, W) → the model's batch: gray models see each colour channel alone; RGB models see gray ×3."""
+    if model_channels == 1:
+        return x[:, None]
+    if x.shape[0] == 1:
+        return x.expand(3, -1, -1)[None].contiguous()
+    return x[None]
+
+
+def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
+    """Inverse of ``_to_model_channels``; an RGB model's result for a gray input is its channel mean."""
+    if y.shape[1] == 1:
+        return y[:, 0]
+    if channels == 1:
+        return y[0].mean(dim=0, keepdim=True)
+    return y[0]
+
+
+def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group,
+                       on_step: Callable[[], None]) -> tuple[torch.Tensor, float | None]:
+    """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
+    schedule = model.schedule
+    generator = torch.Generator().manual_seed(options.seed)
+    sigma_255 = None
+    if options.strength is not None:
+        t_start = options.strength
+    else:
+        sigma_255 = (estimate_sigma(x) * 127.5 if options.sigma == "auto" else float(options.sigma))
+        if sigma_255 < 1e-3:
+            for _ in range(options.steps):
+                on_step()
+            return x, sigma_255
+        t_start = schedule.t_of_sigma(sigma_255 / 127.5)
+    padded, (h, w) = pad_to_multiple(x, model.network.stride)
+    if options.strength is not None:
+        noise = torch.randn(padded.shape, generator=generator)
+        state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
+    else:
+        state = schedule.alpha(t_start) * padded
+    predict = eps_predictor(model)
+    if options.method == "fa":
+        predict = frame_averaged(predict, group)
+    result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)
+    return result[..., :h, :w].contiguous(), sigma_255

@@ -1,0 +1,154 @@
+"""Reading and writing image files: PNG, JPEG and TIFF in 8/16-bit gray, RGB, and float.
+
+Pixel values are returned as float32 arrays of shape (C, H, W) scaled to [0, 1] by the file's bit
+depth; alpha is split off and given back untouched when writing, in the same mode and format.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import EqdenoiseError
+
+SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
+MAX_PIXELS = 64_000_000
+_SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+
+
+@dataclass
+class LoadedImage:
+    """Pixels of one file with what is needed to write a result in the same form."""
+
+    path: Path
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    mode: str
+    format: str
+    peak: float
+
+    @property
+    def color(self) -> bool:
+        return self.pixels.shape[0] == 3
+
+
+def read_image(path: Path) -> LoadedImage:
+    """Read a file into [0, 1] float pixels, with one clear error for anything unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise EqdenoiseError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise EqdenoiseError(f"{path}: image is too large to process safely") from None
+    except UnidentifiedImageError:
+        raise EqdenoiseError(f"{path}: not a readable image (unknown or unsupported format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
+    fmt = image.format or ""
+    if fmt not in SUPPORTED_FORMATS:
+        raise EqdenoiseError(f"{path}: {fmt or 'unknown'} files are not supported (use PNG, JPEG or TIFF)")
+    if getattr(image, "n_frames", 1) > 1:
+        raise EqdenoiseError(f"{path}: multi-page images are not supported")
+    if image.width * image.height > MAX_PIXELS:
+        raise EqdenoiseError(f"{path}: {image.width}×{image.height} is larger than the "
+                             f"{MAX_PIXELS // 1_000_000} megapixel limit")
+    return _to_pixels(image, path, fmt)
+
+
+def _to_pixels(image: Image.Image, path: Path, fmt: str) -> LoadedImage:
+    """Split a Pillow image into scaled colour/gray channels and an optional alpha plane."""
+    mode = image.mode
+    alpha = None
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode == "1":
+        image = image.convert("L")
+    if image.mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"))
+        image = image.convert("RGB" if image.mode == "RGBA" else "L")
+    if image.mode == "L":
+        data, peak = np.asarray(image, dtype=np.float32)[None], 255.0
+    elif image.mode == "RGB":
+        data, peak = np.asarray(image, dtype=np.float32).transpose(2, 0, 1), 255.0
+    elif image.mode in _SIXTEEN_BIT_MODES:
+        raw = np.asarray(image).astype(np.float64)
+        if raw.min() < 0 or raw.max() > 65535:
+            raise EqdenoiseError(f"{path}: 32-bit integer pixel values outside 0..65535 are not supported")
+        data, peak = raw.astype(np.float32)[None], 65535.0
+    elif image.mode == "F":
+        data, peak = np.asarray(image, dtype=np.float32)[None], 1.0
+        if not np.isfinite(data).all():
+            raise EqdenoiseError(f"{path}: image contains NaN or infinite values")
+    else:
+        raise EqdenoiseError(f"{path}: image mode {mode!r} is not supported (use gray, RGB or their alpha forms)")
+    return LoadedImage(path=path, pixels=np.ascontiguousarray(data / peak), alpha=alpha, mode=mode,
+                       format=fmt, peak=peak)
+
+
+def quantize(pixels: np.ndarray, peak: float) -> np.ndarray:
+    """Round [0, 1] pixels to the integer grid of a bit depth (or keep floats for float images)."""
+    if peak == 1.0:
+        return pixels.astype(np.float32)
+    dtype = np.uint8 if peak == 255.0 else np.uint16
+    return np.clip(np.rint(pixels.astype(np.float64) * peak), 0, peak).astype(dtype)
+
+
+def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
+    """Build a Pillow image from result pixels (C, H, W) in the source's mode, alpha re-attached."""
+    values = quantize(pixels, source.peak)
+    if source.peak == 1.0:
+        image = Image.fromarray(values[0], mode="F")
+    elif source.peak == 65535.0:
+        image = Image.fromarray(values[0].astype(np.uint16))
+        if source.mode == "I":
+            image = image.convert("I")
+    elif values.shape[0] == 3:
+        image = Image.fromarray(values.transpose(1, 2, 0), mode="RGB")
+    else:
+        image = Image.fromarray(values[0], mode="L")
+    if source.alpha is not None:
+        if source.alpha.shape != values.shape[1:]:
+            raise ValueError("alpha plane does not match the result's size")
+        image = image.convert("RGBA" if image.mode == "RGB" else "LA")
+        image.putalpha(Image.fromarray(source.alpha))
+    return image
+
+
+def write_image(source: LoadedImage, pixels: np.ndarray, path: Path, overwrite: bool = False) -> None:
+    """Write result pixels atomically to ``path`` in the source's format; never onto the input."""
+    path = Path(path)
+    if path.exists() and path.resolve() == source.path.resolve():
+        raise EqdenoiseError(f"{path}: refusing to overwrite the input file")
+    if path.exists() and not overwrite:
+        raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise EqdenoiseError(f"{path}: output folder {path.parent} does not exist")
+    image = to_pil(source, pixels)
+    options = {"quality": 95} if source.format == "JPEG" else {}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, format=source.format, **options)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise EqdenoiseError(f"{path}: could not write output ({exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files directly inside a folder, sorted by name."""
+    suffixes = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in suffixes and p.is_file())

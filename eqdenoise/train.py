@@ -1,0 +1,220 @@
+"""Training a noise-conditional denoiser on a folder of images, with group augmentation and EMA.
+
+Recipe: random square patches, a random element of the training group applied to each, noise level
+drawn mostly from the restoration range and otherwise from the whole schedule, ε-prediction MSE,
+AdamW with warm-up and cosine decay, EMA weights saved as the shippable checkpoint. A resumable
+training state (weights, EMA, optimizer moments, RNG) is saved beside it; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import safe_open
+
+from . import __version__
+from .checkpoint import atomic_save, build_network, make_config, save_model
+from .errors import EqdenoiseError
+from .groups import get_group
+from .imageio import image_files, read_image
+from .schedule import CosineSchedule
+
+ProgressFn = Callable[[int, int, float], None]
+
+
+@dataclass
+class TrainSettings:
+    """Everything that defines a training run; stored in the checkpoint's training record."""
+
+    data: str
+    out: str
+    group: str = "d4"
+    channels: int = 1
+    base: int = 32
+    mults: tuple[int, ...] = (1, 2, 4)
+    blocks: int = 1
+    steps: int = 20000
+    batch: int = 16
+    patch: int = 48
+    lr: float = 5e-4
+    warmup: int = 500
+    ema: float = 0.999
+    seed: int = 0
+    save_every: int = 500
+    sigma_min_255: float = 1.0
+    sigma_max_255: float = 100.0
+    restoration_fraction: float = 0.8
+    extra: dict = field(default_factory=dict)
+
+    def architecture(self) -> dict:
+        return {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
+                "blocks": self.blocks, "emb_dim": 128}
+
+
+def load_training_images(folder: Path, channels: int, patch: int) -> list[torch.Tensor]:
+    """All images of a folder as [-1, 1] tensors (C, H, W); colour is reduced to luma for gray models."""
+    files = image_files(folder) if Path(folder).is_dir() else []
+    if not files:
+        raise EqdenoiseError(f"{folder}: no PNG, JPEG or TIFF images found to train on")
+    images = []
+    for path in files:
+        pixels = read_image(path).pixels
+        if channels == 1 and pixels.shape[0] == 3:
+            pixels = np.tensordot(np.array([0.299, 0.587, 0.114], dtype=np.float32), pixels, axes=1)[None]
+        elif channels == 3 and pixels.shape[0] == 1:
+            pixels = np.repeat(pixels, 3, axis=0)
+        if min(pixels.shape[1:]) < patch:
+            raise EqdenoiseError(f"{path}: {pixels.shape[2]}×{pixels.shape[1]} is smaller than the "
+                                 f"{patch}-pixel training patch")
+        images.append(torch.from_numpy(pixels * 2.0 - 1.0))
+    return images
+
+
+def sample_batch(images: list[torch.Tensor], settings: TrainSettings, elements, generator: torch.Generator):
+    """Random patches, each under a random group element."""
+    patches = []
+    for _ in range(settings.batch):
+        image = images[int(torch.randint(len(images), (1,), generator=generator))]
+        top = int(torch.randint(image.shape[1] - settings.patch + 1, (1,), generator=generator))
+        left = int(torch.randint(image.shape[2] - settings.patch + 1, (1,), generator=generator))
+        crop = image[:, top:top + settings.patch, left:left + settings.patch]
+        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        patches.append(element.apply(crop))
+    return torch.stack(patches)
+
+
+def sample_sigma(settings: TrainSettings, schedule: CosineSchedule, generator: torch.Generator) -> torch.Tensor:
+    """Noise-to-signal ratios: log-uniform over the restoration range, else uniform in schedule time."""
+    n = settings.batch
+    lo, hi = math.log(2 * settings.sigma_min_255 / 255), math.log(2 * settings.sigma_max_255 / 255)
+    restoration = torch.exp(lo + (hi - lo) * torch.rand(n, generator=generator))
+    t = torch.rand(n, generator=generator).clamp_min(1e-3) * schedule.t_max
+    anywhere = torch.tan(0.5 * math.pi * t)
+    pick = torch.rand(n, generator=generator) < settings.restoration_fraction
+    return torch.where(pick, restoration, anywhere)
+
+
+def learning_rate(step: int, settings: TrainSettings) -> float:
+    """Linear warm-up, then cosine decay to zero at ``settings.steps``."""
+    if step < settings.warmup:
+        return settings.lr * (step + 1) / settings.warmup
+    progress = min(1.0, (step - settings.warmup) / max(1, settings.steps - settings.warmup))
+    return settings.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def state_path(out: Path) -> Path:
+    """Where the resumable training state of a checkpoint lives."""
+    return out.with_name(out.name.removesuffix(".safetensors") + ".state.safetensors")
+
+
+def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
+                   progress: ProgressFn | None = None) -> dict:
+    """Train (or resume) and return the training record; checkpoints are written as it goes."""
+    out = Path(settings.out)
+    group = get_group(settings.group)
+    schedule = CosineSchedule()
+    images = load_training_images(Path(settings.data), settings.channels, settings.patch)
+    network = build_network(settings.architecture())
+    ema = build_network(settings.architecture())
+    ema.load_state_dict(network.state_dict())
+    optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    step, seconds = 0, 0.0
+    if resume:
+        step, seconds = _load_state(state_path(out), network, ema, optimizer, generator, settings)
+    log_path = out.with_name(out.name.removesuffix(".safetensors") + ".log.jsonl")
+    started, running, count = time.time(), 0.0, 0
+    network.train()
+    while step < settings.steps:
+        lr = learning_rate(step, settings)
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = lr
+        x0 = sample_batch(images, settings, group.elements, generator)
+        sigma = sample_sigma(settings, schedule, generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        loss = torch.mean((network(schedule.add_noise(x0, eps, sigma), sigma) - eps) ** 2)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+        optimizer.step()
+        with torch.no_grad():
+            for e, p in zip(ema.parameters(), network.parameters(), strict=True):
+                e.lerp_(p, 1 - settings.ema)
+        step += 1
+        loss_value = loss.item()
+        running, count = running + loss_value, count + 1
+        if progress:
+            progress(step, settings.steps, loss_value)
+        elapsed = seconds + time.time() - started
+        out_of_time = minutes is not None and time.time() - started > 60 * minutes
+        if step % settings.save_every == 0 or step == settings.steps or out_of_time:
+            record = _record(settings, step, elapsed, len(images))
+            save_model(ema, make_config(task="denoise", architecture=settings.architecture(),
+                                        group=settings.group, schedule=schedule, training=record), out)
+            _save_state(state_path(out), network, ema, optimizer, generator, step, elapsed, settings)
+            with open(log_path, "a") as log:
+                log.write(json.dumps({"step": step, "loss": running / count, "lr": lr,
+                                      "seconds": round(elapsed, 1)}) + "\n")
+            running, count = 0.0, 0
+        if out_of_time:
+            break
+    return _record(settings, step, seconds + time.time() - started, len(images))
+
+
+def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -> dict:
+    """The training record stored in the checkpoint config."""
+    return {"settings": {**asdict(settings), "mults": list(settings.mults)}, "steps_done": step,
+            "cpu_seconds": round(seconds, 1), "images": n_images, "eqdenoise": __version__,
+            "torch": torch.__version__, "python": platform.python_version(),
+            "threads": torch.get_num_threads()}
+
+
+def _save_state(path: Path, network, ema, optimizer, generator, step, seconds, settings) -> None:
+    """Everything needed to resume, as tensors plus JSON metadata."""
+    tensors = {f"model.{k}": v for k, v in network.state_dict().items()}
+    tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"optim.{index}.{key}"] = torch.as_tensor(value)
+    tensors["rng"] = generator.get_state()
+    tensors["torch_rng"] = torch.get_rng_state()
+    meta = {"step": step, "seconds": seconds, "settings": {**asdict(settings), "mults": list(settings.mults)}}
+    atomic_save(tensors, path, {"eqdenoise_train_state": json.dumps(meta)})
+
+
+def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tuple[int, float]:
+    """Restore a training state written by ``_save_state``; returns (step, seconds so far)."""
+    if not path.is_file():
+        raise EqdenoiseError(f"{path}: no training state to resume from")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {})["eqdenoise_train_state"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: unreadable training state ({exc})") from None
+    saved = meta["settings"]
+    if saved["mults"] != list(settings.mults) or any(
+            saved[k] != getattr(settings, k) for k in ("channels", "base", "blocks")):
+        raise EqdenoiseError(f"{path}: saved architecture differs from the requested one")
+    network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    state = optimizer.state_dict()
+    by_index: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            by_index.setdefault(int(index), {})[name] = value
+    state["state"] = by_index
+    optimizer.load_state_dict(state)
+    generator.set_state(tensors["rng"])
+    torch.set_rng_state(tensors["torch_rng"])
+    return int(meta["step"]), float(meta["seconds"])

@@ -1,0 +1,98 @@
+"""A small fully convolutional U-Net with noise-level conditioning that accepts any H×W.
+
+The spatial size must be a multiple of ``UNet.stride``; the pipeline pads to it (in the canonical
+frame, so padding cannot break equivariance).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def noise_embedding(sigma: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features of c_noise = log(σ)/4, one row per batch item."""
+    half = dim // 2
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32, device=sigma.device) * (-math.log(1e3) / half))
+    angles = (torch.log(sigma.float()) / 4.0)[:, None] * freqs[None, :] * 100.0
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+
+
+class ResBlock(nn.Module):
+    """Two 3×3 convolutions with a residual path and a FiLM scale/shift from the noise embedding."""
+
+    def __init__(self, ch_in: int, ch_out: int, emb_dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(ch_in, ch_out, 3, padding=1)
+        self.film = nn.Linear(emb_dim, 2 * ch_out)
+        self.conv2 = nn.Conv2d(ch_out, ch_out, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+        self.skip = nn.Conv2d(ch_in, ch_out, 1) if ch_in != ch_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(x))
+        scale, shift = self.film(emb)[:, :, None, None].chunk(2, dim=1)
+        h = self.conv2(F.silu(h * (1 + scale) + shift))
+        return self.skip(x) + h
+
+
+class UNet(nn.Module):
+    """Noise-conditional U-Net predicting ε from (x_t, σ_t); 2×2 average pooling, nearest upsampling."""
+
+    def __init__(self, channels: int = 1, base: int = 32, mults: tuple[int, ...] = (1, 2, 4),
+                 blocks: int = 1, emb_dim: int = 128):
+        super().__init__()
+        self.channels = channels
+        self.emb_dim = emb_dim
+        self.stride = 2 ** (len(mults) - 1)
+        self.embed = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.conv_in = nn.Conv2d(channels, base * mults[0], 3, padding=1)
+        widths = [base * m for m in mults]
+        self.down = nn.ModuleList()
+        ch = widths[0]
+        skips = []
+        for width in widths:
+            level = nn.ModuleList()
+            for _ in range(blocks):
+                level.append(ResBlock(ch, width, emb_dim))
+                ch = width
+            self.down.append(level)
+            skips.append(ch)
+        self.mid = nn.ModuleList([ResBlock(ch, ch, emb_dim), ResBlock(ch, ch, emb_dim)])
+        self.up = nn.ModuleList()
+        for width, skip in zip(reversed(widths), reversed(skips), strict=True):
+            level = nn.ModuleList()
+            for i in range(blocks):
+                level.append(ResBlock(ch + (skip if i == 0 else 0), width, emb_dim))
+                ch = width
+            self.up.append(level)
+        self.conv_out = nn.Conv2d(ch, channels, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """Predict ε for a batch (N, C, H, W) at per-sample noise-to-signal ratios σ (N,)."""
+        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
+            raise ValueError(f"spatial size {tuple(x.shape[-2:])} is not a multiple of {self.stride}")
+        emb = self.embed(noise_embedding(sigma.expand(x.shape[0]), self.emb_dim))
+        h = self.conv_in(x)
+        skips = []
+        for i, level in enumerate(self.down):
+            if i > 0:
+                h = F.avg_pool2d(h, 2)
+            for block in level:
+                h = block(h, emb)
+            skips.append(h)
+        for block in self.mid:
+            h = block(h, emb)
+        for i, level in enumerate(self.up):
+            if i > 0:
+                h = F.interpolate(h, scale_factor=2, mode="nearest")
+            h = torch.cat([h, skips.pop()], dim=1)
+            for block in level:
+                h = block(h, emb)
+        return self.conv_out(F.silu(h))
