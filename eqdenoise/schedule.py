@@ -40,9 +40,9 @@ class CosineSchedule:
 
     def t_of_sigma(self, sigma: float) -> float:
         """Inverse of ``sigma``: the time whose noise-to-signal ratio is σ (DESIGN §2, start 1)."""
-        if not 0.0 <= sigma <= self.sigma_max:
+        if not 0.0 <= sigma <= self.sigma_max * (1 + 1e-9):
             raise ValueError(f"noise level {sigma} outside [0, {self.sigma_max}]")
-        return 2.0 / math.pi * math.atan(sigma) / self.t_max
+        return min(1.0, 2.0 / math.pi * math.atan(sigma) / self.t_max)
 
     def add_noise(self, x0: torch.Tensor, eps: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """Forward process at per-sample noise-to-signal ratios σ: a·x0 + s·ε."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny random-weight checkpoints and small real and random images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from eqdenoise.checkpoint import build_network, load_model, make_config, save_model
+from eqdenoise.schedule import CosineSchedule
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data" / "dncnn-gray"
+
+
+def tiny_architecture(channels: int) -> dict:
+    return {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 16}
+
+
+def write_tiny_checkpoint(path: Path, channels: int = 1, group: str = "d4", task: str = "denoise",
+                          seed: int = 0) -> Path:
+    """A checkpoint whose every weight is random (no zero-initialised layer), so it is far from equivariant."""
+    torch.manual_seed(seed)
+    network = build_network(tiny_architecture(channels))
+    with torch.no_grad():
+        for param in network.parameters():
+            param.normal_(0.0, 0.3)
+    save_model(network, make_config(task=task, architecture=tiny_architecture(channels), group=group,
+                                    schedule=CosineSchedule()), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_gray_path(tmp_path_factory) -> Path:
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-gray.safetensors", channels=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_rgb_path(tmp_path_factory) -> Path:
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-rgb.safetensors", channels=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_gray(tiny_gray_path):
+    return load_model(tiny_gray_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_rgb(tiny_rgb_path):
+    return load_model(tiny_rgb_path)
+
+
+def random_image(channels: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Random 8-bit-grid pixels in [0, 1], shape (C, H, W)."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, size=(channels, height, width)) / 255.0).astype(np.float32)
+
+
+def sample_pixels(name: str, crop: tuple[int, int] | None = None) -> np.ndarray:
+    """A shipped sample photograph as (C, H, W) in [0, 1], optionally cropped to (H, W)."""
+    array = np.asarray(Image.open(SAMPLES / name), dtype=np.float32) / 255.0
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    if crop:
+        array = array[:, : crop[0], : crop[1]]
+    return np.ascontiguousarray(array)
+
+
+def save_png(path: Path, pixels: np.ndarray) -> Path:
+    """Write (C, H, W) [0, 1] pixels as an 8-bit PNG."""
+    values = np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
+    Image.fromarray(values[0] if values.shape[0] == 1 else values.transpose(1, 2, 0)).save(path)
+    return path

@@ -1,0 +1,84 @@
+"""f(g·x) == g·f(x) bit for bit for canon and fa, on gray and RGB, square and non-square, real and random."""
+
+import numpy as np
+import pytest
+
+from conftest import random_image, sample_pixels
+from eqdenoise.denoise import DenoiseOptions, restore
+from eqdenoise.groups import GROUPS
+
+SETTINGS = {
+    "tweedie-sigma25": dict(sigma=25.0),
+    "ddim-eta0": dict(sigma=25.0, steps=3, eta=0.0),
+    "ddim-eta1": dict(sigma=25.0, steps=3, eta=1.0),
+    "sdedit-0.4": dict(sigma=None, strength=0.4, steps=3, eta=1.0),
+    "sigma-auto": dict(sigma="auto", steps=2, eta=0.5),
+}
+
+
+def images():
+    return {
+        "gray-random-13x21": random_image(1, 13, 21, seed=1),
+        "rgb-random-10x7": random_image(3, 10, 7, seed=2),
+        "gray-real-40x56": sample_pixels("cat-gray-noisy25.png", crop=(40, 56)),
+        "rgb-real-36x28": sample_pixels("coffee-rgb-noisy25.png", crop=(36, 28)),
+    }
+
+
+def assert_equivariant(model, pixels, options, group_name):
+    reference = restore(model, pixels, options).pixels
+    for g in GROUPS[group_name]:
+        moved = restore(model, g.apply(pixels), options).pixels
+        np.testing.assert_array_equal(moved, g.apply(reference), err_msg=f"{g.label}")
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("setting", list(SETTINGS))
+@pytest.mark.parametrize("image", list(images()))
+def test_gray_model_is_bit_exact_on_d4(tiny_gray, method, setting, image):
+    options = DenoiseOptions(method=method, seed=7, **SETTINGS[setting])
+    assert_equivariant(tiny_gray, images()[image], options, "d4")
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("setting", ["ddim-eta1", "sdedit-0.4"])
+@pytest.mark.parametrize("image", ["rgb-random-10x7", "gray-random-13x21"])
+def test_rgb_model_is_bit_exact_on_d4(tiny_rgb, method, setting, image):
+    options = DenoiseOptions(method=method, seed=3, **SETTINGS[setting])
+    assert_equivariant(tiny_rgb, images()[image], options, "d4")
+
+
+@pytest.mark.parametrize("group", ["trivial", "flip", "c4"])
+def test_subgroups_are_bit_exact(tiny_gray, group):
+    options = DenoiseOptions(method="canon", group=group, sigma=None, strength=0.5, steps=2, eta=1.0)
+    assert_equivariant(tiny_gray, random_image(1, 9, 14, seed=5), options, group)
+
+
+def test_symmetric_input_with_a_tie_set_is_bit_exact(tiny_gray):
+    pixels = np.zeros((1, 12, 12), dtype=np.float32)
+    pixels[:, 3:9, 3:9] = 0.6
+    pixels[:, 5, 5] = 0.2
+    pixels = pixels + pixels[..., ::-1]
+    options = DenoiseOptions(method="canon", sigma=None, strength=0.4, steps=2, eta=1.0)
+    result = restore(tiny_gray, pixels / 2, options)
+    assert result.frame_size >= 2
+    assert_equivariant(tiny_gray, pixels / 2, options, "d4")
+
+
+@pytest.mark.parametrize("setting", ["tweedie-sigma25", "sdedit-0.4"])
+def test_plain_network_is_not_equivariant(tiny_gray, setting):
+    pixels = random_image(1, 13, 21, seed=1)
+    options = DenoiseOptions(method="none", seed=7, **SETTINGS[setting])
+    reference = restore(tiny_gray, pixels, options).pixels
+    errors = [np.abs(restore(tiny_gray, g.apply(pixels), options).pixels - g.apply(reference)).max()
+              for g in GROUPS["d4"].elements[1:]]
+    assert min(errors) > 1e-3
+
+
+def test_same_seed_same_output_and_other_seed_differs(tiny_gray):
+    pixels = random_image(1, 16, 16, seed=4)
+    options = DenoiseOptions(sigma=None, strength=0.5, steps=3, eta=1.0, seed=11)
+    first = restore(tiny_gray, pixels, options).pixels
+    assert np.array_equal(first, restore(tiny_gray, pixels, options).pixels)
+    other = DenoiseOptions(sigma=None, strength=0.5, steps=3, eta=1.0, seed=12)
+    assert not np.array_equal(first, restore(tiny_gray, pixels, other).pixels)
