@@ -116,18 +116,21 @@ def state_path(out: Path) -> Path:
 
 
 def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
-                   progress: ProgressFn | None = None) -> dict:
-    """Train (or resume) and return the training record; checkpoints are written as it goes."""
+                   progress: ProgressFn | None = None, pause_at: int | None = None) -> dict:
+    """Train (or resume) and return the training record; checkpoints are written as it goes.
+
+    ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later.
+    """
     out = Path(settings.out)
     group = get_group(settings.group)
     schedule = CosineSchedule()
     images = load_training_images(Path(settings.data), settings.channels, settings.patch)
+    torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(settings.seed)
-    torch.manual_seed(settings.seed)
     step, seconds = 0, 0.0
     if resume:
         step, seconds = _load_state(state_path(out), network, ema, optimizer, generator, settings)
@@ -155,7 +158,7 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
         if progress:
             progress(step, settings.steps, loss_value)
         elapsed = seconds + time.time() - started
-        out_of_time = minutes is not None and time.time() - started > 60 * minutes
+        out_of_time = (minutes is not None and time.time() - started > 60 * minutes) or step == pause_at
         if step % settings.save_every == 0 or step == settings.steps or out_of_time:
             record = _record(settings, step, elapsed, len(images))
             save_model(ema, make_config(task="denoise", architecture=settings.architecture(),

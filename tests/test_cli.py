@@ -1,0 +1,130 @@
+"""The command line as a user drives it: batches with bad files, outputs, verify's exit codes, --help."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import random_image, sample_pixels, save_png, write_tiny_checkpoint
+from eqdenoise.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def batch(tmp_path):
+    """Two valid PNGs and one truncated one."""
+    save_png(tmp_path / "a.png", random_image(1, 12, 20, seed=1))
+    save_png(tmp_path / "b.png", random_image(3, 16, 10, seed=2))
+    save_png(tmp_path / "full.png", random_image(1, 64, 64, seed=3))
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "full.png").unlink()
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def test_batch_with_truncated_png_processes_the_rest_and_exits_1(batch, tiny_gray_path):
+    files = [str(batch / n) for n in ("a.png", "cut.png", "b.png")]
+    result = subprocess.run([sys.executable, "-m", "eqdenoise", "denoise", *files, "-o", str(batch / "out"),
+                             "--model", str(tiny_gray_path), "--sigma", "20"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert sorted(p.name for p in (batch / "out").iterdir()) == ["a.png", "b.png"]
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len([e for e in errors if "cut.png" in e]) == 1
+    assert "damaged or truncated" in result.stderr and "Traceback" not in result.stderr
+    out_a = Image.open(batch / "out" / "a.png")
+    assert out_a.mode == "L" and out_a.size == (20, 12)
+    assert Image.open(batch / "out" / "b.png").mode == "RGB"
+
+
+def test_outputs_are_not_clobbered_and_inputs_never_overwritten(batch, tiny_gray_path):
+    a = str(batch / "a.png")
+    before = (batch / "a.png").read_bytes()
+    first = runner.invoke(app, ["denoise", a, "--model", str(tiny_gray_path)])
+    assert first.exit_code == 0, first.output
+    assert (batch / "a-denoised.png").exists()
+    again = runner.invoke(app, ["denoise", a, "--model", str(tiny_gray_path)])
+    assert again.exit_code == 1 and "output exists" in again.output
+    assert runner.invoke(app, ["denoise", a, "--model", str(tiny_gray_path), "--overwrite"]).exit_code == 0
+    onto_input = runner.invoke(app, ["denoise", a, "-o", a, "--model", str(tiny_gray_path), "--overwrite"])
+    assert onto_input.exit_code == 1 and "refusing to overwrite the input" in onto_input.output
+    assert (batch / "a.png").read_bytes() == before
+
+
+def test_many_inputs_need_a_folder(batch, tiny_gray_path):
+    result = runner.invoke(app, ["denoise", str(batch / "a.png"), str(batch / "b.png"), "-o", str(batch / "x.png"),
+                                 "--model", str(tiny_gray_path)])
+    assert result.exit_code == 1 and "must be an existing folder" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nope.safetensors"], "checkpoint not found"),
+    (["--group", "c4"], None),
+    (["--sigma", "loud"], "--sigma must be a number"),
+    (["--sigma", "20", "--strength", "0.3"], "either --sigma or --strength"),
+])
+def test_bad_options_give_one_line(batch, tiny_gray_path, args, message):
+    args = args if args[:2] == ["--model", "nope.safetensors"] else ["--model", str(tiny_gray_path), *args]
+    result = runner.invoke(app, ["denoise", str(batch / "a.png"), "-o", str(batch / "o.png"), *args])
+    if message is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_group_the_model_was_not_trained_for(tmp_path, batch):
+    path = write_tiny_checkpoint(tmp_path / "flip.safetensors", group="flip")
+    result = runner.invoke(app, ["denoise", str(batch / "a.png"), "--model", str(path), "--group", "d4"])
+    assert result.exit_code == 1 and "trained for group 'flip'" in result.output
+
+
+@pytest.mark.parametrize("extra", [[], ["--steps", "3", "--eta", "1"], ["--strength", "0.4", "--steps", "2"]])
+@pytest.mark.parametrize("method", ["canon", "fa"])
+def test_verify_shows_zero_for_equivariant_methods(tmp_path, tiny_gray_path, method, extra):
+    image = save_png(tmp_path / "real.png", sample_pixels("coffee-rgb-noisy25.png", crop=(20, 28)))
+    result = runner.invoke(app, ["verify", str(image), "--model", str(tiny_gray_path), "--method", method,
+                                 "--json", *extra])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] and len(report["elements"]) == 8
+    assert all(e["max_abs_diff"] == 0 and e["differing_pixels"] == 0 for e in report["elements"])
+
+
+def test_verify_fails_loudly_for_the_plain_network(tmp_path, tiny_gray_path):
+    image = save_png(tmp_path / "real.png", sample_pixels("cat-gray-noisy25.png", crop=(24, 30)))
+    result = runner.invoke(app, ["verify", str(image), "--model", str(tiny_gray_path), "--method", "none"])
+    assert result.exit_code == 1
+    assert "NOT equivariant" in result.stdout and "rot90" in result.stdout
+    as_json = runner.invoke(app, ["verify", str(image), "--model", str(tiny_gray_path), "--method", "none", "--json"])
+    elements = json.loads(as_json.stdout)["elements"]
+    assert max(e["max_abs_diff"] for e in elements[1:]) > 0
+
+
+def test_help_explains_options_and_models_lists_shipped():
+    for command in (["--help"], ["denoise", "--help"], ["verify", "--help"], ["train", "denoiser", "--help"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0
+    text = " ".join(runner.invoke(app, ["denoise", "--help"], terminal_width=200).output.split())
+    for option in ("--sigma", "--strength", "--steps", "--eta", "--seed", "--method", "--group", "--overwrite"):
+        assert option in text
+    assert "default: canon" in text and "default: 1" in text
+    listing = runner.invoke(app, ["models"], terminal_width=200)
+    assert listing.exit_code == 0
+
+
+def test_denoise_writes_same_bits_for_rotated_file(tmp_path, tiny_gray_path):
+    pixels = random_image(1, 14, 22, seed=9)
+    save_png(tmp_path / "x.png", pixels)
+    save_png(tmp_path / "x-rot.png", np.rot90(pixels, 1, axes=(1, 2)))
+    for name in ("x", "x-rot"):
+        result = runner.invoke(app, ["denoise", str(tmp_path / f"{name}.png"), "--model", str(tiny_gray_path),
+                                     "--strength", "0.5", "--steps", "2", "--eta", "1"])
+        assert result.exit_code == 0, result.output
+    out = np.asarray(Image.open(tmp_path / "x-denoised.png"))
+    out_rot = np.asarray(Image.open(tmp_path / "x-rot-denoised.png"))
+    assert np.array_equal(np.rot90(out, 1), out_rot)

@@ -1,0 +1,93 @@
+"""Reading and writing every supported kind of file, and clear errors for the rest."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from eqdenoise.errors import EqdenoiseError
+from eqdenoise.imageio import read_image, write_image
+
+rng = np.random.default_rng(0)
+
+
+def roundtrip(tmp_path, image: Image.Image, name: str, **save):
+    src = tmp_path / name
+    image.save(src, **save)
+    loaded = read_image(src)
+    dst = tmp_path / f"out-{name}"
+    write_image(loaded, loaded.pixels, dst)
+    return loaded, Image.open(dst)
+
+
+@pytest.mark.parametrize("name", ["g.png", "g.tif"])
+def test_8bit_gray_roundtrip_is_lossless(tmp_path, name):
+    array = rng.integers(0, 256, (9, 14), dtype=np.uint8)
+    loaded, out = roundtrip(tmp_path, Image.fromarray(array), name)
+    assert loaded.pixels.shape == (1, 9, 14) and loaded.peak == 255
+    assert out.mode == "L" and out.format == Image.open(tmp_path / name).format
+    assert np.array_equal(np.asarray(out), array)
+
+
+@pytest.mark.parametrize("name", ["g16.png", "g16.tif"])
+def test_16bit_gray_roundtrip_keeps_depth(tmp_path, name):
+    array = rng.integers(0, 65536, (7, 5), dtype=np.uint16)
+    loaded, out = roundtrip(tmp_path, Image.fromarray(array), name)
+    assert loaded.peak == 65535
+    assert np.array_equal(np.asarray(out).astype(np.int64), array.astype(np.int64))
+    assert out.mode in ("I;16", "I")
+
+
+def test_rgba_keeps_alpha_untouched(tmp_path):
+    array = rng.integers(0, 256, (6, 8, 4), dtype=np.uint8)
+    loaded, out = roundtrip(tmp_path, Image.fromarray(array, "RGBA"), "c.png")
+    assert loaded.pixels.shape == (3, 6, 8) and loaded.alpha is not None
+    assert out.mode == "RGBA"
+    assert np.array_equal(np.asarray(out), array)
+
+
+def test_gray_alpha_and_jpeg(tmp_path):
+    la = Image.fromarray(rng.integers(0, 256, (6, 8, 2), dtype=np.uint8), "LA")
+    _, out = roundtrip(tmp_path, la, "la.png")
+    assert out.mode == "LA"
+    jpeg = Image.fromarray(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8), "RGB")
+    loaded, out = roundtrip(tmp_path, jpeg, "c.jpg", quality=95)
+    assert out.format == "JPEG" and out.size == (24, 16) and loaded.color
+
+
+def test_float_tiff_roundtrip_and_nan_rejected(tmp_path):
+    array = rng.random((5, 6)).astype(np.float32)
+    loaded, out = roundtrip(tmp_path, Image.fromarray(array, "F"), "f.tif")
+    assert out.mode == "F" and np.array_equal(np.asarray(out), array)
+    array[2, 3] = np.nan
+    Image.fromarray(array, "F").save(tmp_path / "nan.tif")
+    with pytest.raises(EqdenoiseError, match="nan.tif: image contains NaN"):
+        read_image(tmp_path / "nan.tif")
+
+
+def test_truncated_unknown_missing_and_unsupported_files(tmp_path):
+    Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(tmp_path / "ok.png")
+    data = (tmp_path / "ok.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.png").write_text("not an image")
+    Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "x.bmp")
+    Image.fromarray(rng.integers(0, 256, (8, 8, 4), dtype=np.uint8), "RGBA").convert("CMYK").save(tmp_path / "k.tif")
+    cases = {"cut.png": "damaged or truncated", "text.png": "not a readable image", "x.bmp": "not supported",
+             "k.tif": "mode 'CMYK' is not supported", "missing.png": "no such file"}
+    for name, message in cases.items():
+        with pytest.raises(EqdenoiseError, match=message) as info:
+            read_image(tmp_path / name)
+        assert str(info.value).startswith(str(tmp_path / name))
+
+
+def test_write_is_atomic_and_never_overwrites_input(tmp_path):
+    array = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+    Image.fromarray(array).save(tmp_path / "in.png")
+    loaded = read_image(tmp_path / "in.png")
+    with pytest.raises(EqdenoiseError, match="refusing to overwrite the input"):
+        write_image(loaded, loaded.pixels * 0, tmp_path / "in.png", overwrite=True)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "in.png")), array)
+    write_image(loaded, loaded.pixels, tmp_path / "out.png")
+    with pytest.raises(EqdenoiseError, match="output exists"):
+        write_image(loaded, loaded.pixels, tmp_path / "out.png")
+    write_image(loaded, loaded.pixels * 0, tmp_path / "out.png", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]

@@ -1,0 +1,84 @@
+"""Training end to end on a small folder: checkpoints that load, resume that continues, clear errors."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from conftest import random_image, save_png
+from eqdenoise.checkpoint import load_model
+from eqdenoise.cli import app
+from eqdenoise.denoise import DenoiseOptions, restore
+from eqdenoise.errors import EqdenoiseError
+from eqdenoise.train import TrainSettings, learning_rate, state_path, train_denoiser
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        save_png(data / f"img{i}.png", random_image(1, 24, 30, seed=i))
+    save_png(data / "color.png", random_image(3, 20, 20, seed=9))
+    return data
+
+
+def settings(folder, out, steps):
+    return TrainSettings(data=str(folder), out=str(out), base=4, mults=(1, 2), steps=steps, batch=2, patch=16,
+                         save_every=2, warmup=2)
+
+
+def test_train_resume_and_use(folder, tmp_path):
+    out = tmp_path / "m.safetensors"
+    losses = []
+    record = train_denoiser(settings(folder, out, 4), progress=lambda s, t, loss: losses.append(loss))
+    assert record["steps_done"] == 4 and len(losses) == 4 and all(np.isfinite(losses))
+    assert state_path(out).is_file()
+    first = load_model(out, task="denoise")
+    assert first.config["training"]["steps_done"] == 4 and first.group == "d4"
+    record = train_denoiser(settings(folder, out, 6), resume=True)
+    assert record["steps_done"] == 6
+    log = [json.loads(line) for line in out.with_name("m.log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [2, 4, 6]
+    resumed = load_model(out)
+    assert any(not torch.equal(a, b) for a, b in zip(first.network.parameters(), resumed.network.parameters(), strict=True))
+    result = restore(resumed, random_image(1, 10, 12), DenoiseOptions(sigma=20.0))
+    assert result.pixels.shape == (1, 10, 12)
+
+
+def test_resume_is_the_same_as_training_straight_through(folder, tmp_path):
+    straight, split = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    train_denoiser(settings(folder, straight, 4))
+    assert train_denoiser(settings(folder, split, 4), pause_at=3)["steps_done"] == 3
+    train_denoiser(settings(folder, split, 4), resume=True)
+    for a, b in zip(load_model(straight).network.parameters(), load_model(split).network.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_training_errors(tmp_path, folder):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EqdenoiseError, match="no PNG, JPEG or TIFF"):
+        train_denoiser(settings(tmp_path / "empty", tmp_path / "m.safetensors", 2))
+    with pytest.raises(EqdenoiseError, match="no training state"):
+        train_denoiser(settings(folder, tmp_path / "new.safetensors", 2), resume=True)
+    big = settings(folder, tmp_path / "m.safetensors", 2)
+    big.patch = 64
+    with pytest.raises(EqdenoiseError, match="smaller than the 64-pixel"):
+        train_denoiser(big)
+
+
+def test_learning_rate_warms_up_and_decays():
+    s = TrainSettings(data="", out="", steps=100, warmup=10, lr=1.0)
+    assert learning_rate(0, s) == pytest.approx(0.1)
+    assert learning_rate(10, s) == pytest.approx(1.0)
+    assert learning_rate(100, s) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_train_command(folder, tmp_path):
+    out = tmp_path / "cli.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4",
+                                      "--steps", "2", "--batch", "2", "--patch", "16", "--save-every", "1"])
+    assert result.exit_code == 0, result.output
+    assert load_model(out).config["architecture"]["base"] == 4
