@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from .predictors import eps_predictor, frame_averaged
 from .samplers import ddim_sample
 
 METHODS = ("canon", "fa", "none")
+BYTES_PER_PIXEL_PER_WIDTH = 45
 ProgressFn = Callable[[int, int], None]
 
 
@@ -71,6 +73,29 @@ def resolve_group(model: Model, name: str | None) -> Group:
     return group
 
 
+def available_memory() -> int:
+    """Bytes of memory the OS reports as available (MemAvailable on Linux, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(model: Model, height: int, width: int) -> None:
+    """Refuse images whose network pass would not fit in memory (about 45·base bytes per pixel, measured)."""
+    stride = model.network.stride
+    pixels = (height + stride) * (width + stride)
+    needed = pixels * BYTES_PER_PIXEL_PER_WIDTH * int(model.config["architecture"]["base"])
+    available = available_memory()
+    if needed > available:
+        raise EqdenoiseError(f"a {width}×{height} image needs about {needed / 2**30:.1f} GiB of memory, "
+                             f"only {available / 2**30:.1f} GiB is available; crop or downscale it")
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Pad bottom/right by reflection (replication if too small) to a multiple of the network stride."""
     h, w = x.shape[-2:]
@@ -92,6 +117,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
     if not torch.isfinite(x).all():
         raise EqdenoiseError("image contains NaN or infinite values")
+    check_memory(model, *x.shape[-2:])
     batch = _to_model_channels(x, model.channels)
     frame = canonical_frame(batch, group) if options.method != "none" else []
     total = options.steps * max(1, len(frame))

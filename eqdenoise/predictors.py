@@ -10,12 +10,12 @@ from .samplers import EpsModel
 
 
 def eps_predictor(model: Model) -> EpsModel:
-    """ε prediction of a checkpoint's network at schedule time t."""
+    """ε prediction of a checkpoint's network at schedule time t, one batch item at a time to bound memory."""
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         sigma = torch.tensor([model.schedule.sigma(t)], dtype=torch.float32)
         with torch.no_grad():
-            return model.network(x, sigma)
+            return torch.cat([model.network(item, sigma) for item in x.split(1)])
 
     return predict
 

@@ -94,3 +94,11 @@ def test_clean_input_with_auto_sigma_is_returned_unchanged(tiny_gray):
     assert result.sigma_255 == 0.0
     assert np.array_equal(result.pixels, pixels)
     assert not math.isnan(result.sigma_255)
+
+
+def test_image_too_large_for_memory_is_refused(tiny_gray, monkeypatch):
+    import eqdenoise.denoise as denoise_module
+
+    monkeypatch.setattr(denoise_module, "available_memory", lambda: 10_000)
+    with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
+        restore(tiny_gray, np.zeros((1, 64, 64), np.float32), DenoiseOptions(sigma=10.0))
