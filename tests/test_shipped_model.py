@@ -1,0 +1,73 @@
+"""End-to-end checks with the shipped gray-d4 model on photographs it never saw."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from conftest import SAMPLES, SHARED_DATA, save_png
+from eqdenoise.cli import app
+from eqdenoise.registry import manifest, models_dir, sha256
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def psnr(clean: np.ndarray, result: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((clean.astype(np.float64) - result.astype(np.float64)) ** 2)))
+
+
+def test_manifest_matches_files():
+    entries = {e["name"]: e for e in manifest()}
+    assert "gray-d4" in entries
+    for entry in entries.values():
+        assert sha256(models_dir() / entry["file"]) == entry["sha256"]
+    listing = runner.invoke(app, ["models"], terminal_width=200)
+    assert "gray-d4" in listing.output
+
+
+@pytest.mark.parametrize("name", ["cat-gray", "coffee-rgb"])
+def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name):
+    noisy_path = SAMPLES / f"{name}-noisy25.png"
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["denoise", str(noisy_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    clean = np.asarray(Image.open(SAMPLES / f"{name}.png"))
+    before = psnr(clean, np.asarray(Image.open(noisy_path)))
+    after = psnr(clean, np.asarray(Image.open(out)))
+    assert Image.open(out).mode == Image.open(noisy_path).mode
+    assert after - before >= 7.0, f"{before:.2f} dB → {after:.2f} dB"
+
+
+@pytest.mark.parametrize("extra", [["--steps", "2", "--eta", "1"], ["--strength", "0.4", "--steps", "2"]])
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("name, crop", [("cat-gray-noisy25.png", (40, 64)), ("coffee-rgb-noisy25.png", (48, 36))])
+def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, crop):
+    pixels = np.asarray(Image.open(SAMPLES / name), dtype=np.float32) / 255
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    image = save_png(tmp_path / "crop.png", pixels[:, 30:30 + crop[0], 50:50 + crop[1]])
+    result = runner.invoke(app, ["verify", str(image), "--method", method, "--json", *extra])
+    assert result.exit_code == 0, result.output
+    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+
+
+def test_verify_shows_the_plain_network_is_not_exact(tmp_path):
+    pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None, :48, :72] / 255
+    image = save_png(tmp_path / "crop.png", pixels)
+    result = runner.invoke(app, ["verify", str(image), "--method", "none", "--sigma", "25", "--json"])
+    assert result.exit_code == 1
+    assert max(e["max_abs_diff"] for e in json.loads(result.stdout)["elements"]) > 0
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "Set12").is_dir(), reason="standard test sets in ../shared/data absent")
+def test_set12_quality_under_the_standard_protocol():
+    from eqdenoise.denoise import DenoiseOptions, restore
+    from eqdenoise.registry import resolve_model
+
+    model = resolve_model("gray-d4", task="denoise")
+    clean = np.asarray(Image.open(SHARED_DATA / "Set12" / "05.png"), dtype=np.float64)
+    noisy = clean + 25 * np.random.default_rng(0).standard_normal(clean.shape)
+    out = restore(model, (noisy / 255)[None].astype(np.float32), DenoiseOptions(sigma=25.0)).pixels[0]
+    assert psnr(clean, np.clip(np.rint(out * 255), 0, 255)) > 27.5
