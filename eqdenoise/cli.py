@@ -40,7 +40,7 @@ class GroupName(str, Enum):
     d4 = "d4"
 
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Shipped model name (see 'eqdenoise models') "
+ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') "
                                        "or path to a .safetensors checkpoint.")]
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
@@ -50,7 +50,7 @@ MethodOpt = Annotated[Method, typer.Option(
          "plus averaging over the group at every step (bit-exact, |G| passes per step); none: plain "
          "network, not equivariant (for comparison).")]
 SigmaOpt = Annotated[Optional[str], typer.Option(
-    help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
+    metavar="N|auto", help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
          "Default: auto, unless --strength is given.")]
 StrengthOpt = Annotated[Optional[float], typer.Option(
     help="SDEdit strength in (0, 1] for corruptions other than Gaussian noise (blur, low resolution): "
@@ -106,7 +106,7 @@ def _fail(message: str) -> None:
 
 @app.command()
 def denoise(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing "
                                                    "folder (any number). Default: NAME-denoised.EXT beside each input.")] = None,
     model: ModelOpt = "gray-d4",
@@ -224,7 +224,7 @@ def list_models() -> None:
 
 @train_app.command("denoiser")
 def train_denoiser_command(
-    data: Annotated[Path, typer.Argument(help="Folder of training images (PNG, JPEG, TIFF).")],
+    data: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of training images (PNG, JPEG, TIFF).")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
                                            "resumable state goes beside it as NAME.state.safetensors.")],
     group: Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")] = GroupName.d4,
