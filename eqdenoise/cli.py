@@ -106,7 +106,8 @@ def _fail(message: str) -> None:
 
 @app.command()
 def denoise(
-    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing "
                                                    "folder (any number). Default: NAME-denoised.EXT beside each input.")] = None,
     model: ModelOpt = "gray-d4",
