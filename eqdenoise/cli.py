@@ -58,11 +58,15 @@ StrengthOpt = Annotated[Optional[float], typer.Option(
 StepsOpt = Annotated[int, typer.Option(min=1, max=1000, help="Sampler steps, 1–1000. 1 gives the "
                                        "MMSE (Tweedie) estimate; more give sharper, more sampled detail.")]
 EtaOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="DDIM η in [0, 1]: 0 deterministic, 1 ancestral.")]
+TileOpt = Annotated[Optional[int], typer.Option(
+    min=0, help="Run the network on overlapping tiles of this side (≥ 64) to bound memory; 0 never tiles. "
+                "Default: 512-pixel tiles for images above one megapixel. Tiling happens in the canonical "
+                "frame, so results stay exactly equivariant.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
 
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
-             method: Method, group: Optional[GroupName]) -> DenoiseOptions:
+             method: Method, group: Optional[GroupName], tile: Optional[int]) -> DenoiseOptions:
     """Parse CLI values into library options."""
     if sigma is None:
         parsed: float | str | None = None if strength is not None else "auto"
@@ -74,7 +78,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
         except ValueError:
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = DenoiseOptions(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed,
-                             method=method.value, group=group.value if group else None)
+                             method=method.value, group=group.value if group else None, tile=tile)
     options.check()
     return options
 
@@ -118,11 +122,12 @@ def denoise(
     steps: StepsOpt = 1,
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
+    tile: TileOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
     try:
-        options = _options(sigma, strength, steps, eta, seed, method, group)
+        options = _options(sigma, strength, steps, eta, seed, method, group, tile)
         loaded = resolve_model(model, task="denoise")
         resolve_group(loaded, options.group)
         targets = _output_paths(inputs, output)
@@ -168,13 +173,14 @@ def verify(
     steps: StepsOpt = 1,
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
+    tile: TileOpt = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the "
                                              "image's pixel levels (e.g. 0–255 for 8-bit). Default 0: exact.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
     try:
-        options = _options(sigma, strength, steps, eta, seed, method, group)
+        options = _options(sigma, strength, steps, eta, seed, method, group, tile)
         loaded = resolve_model(model, task="denoise")
         chosen = resolve_group(loaded, options.group)
         image = read_image(image_path)

@@ -16,11 +16,12 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group, get_group
 from .noise_level import estimate_sigma
-from .predictors import eps_predictor, frame_averaged
+from .predictors import eps_predictor, frame_averaged, tiled
 from .samplers import ddim_sample
 
 METHODS = ("canon", "fa", "none")
 BYTES_PER_PIXEL_PER_WIDTH = 45
+AUTO_TILE, AUTO_TILE_ABOVE, TILE_OVERLAP = 512, 1024 * 1024, 48
 ProgressFn = Callable[[int, int], None]
 
 
@@ -35,6 +36,7 @@ class DenoiseOptions:
     seed: int = 0
     method: str = "canon"
     group: str | None = None
+    tile: int | None = None
 
     def check(self) -> None:
         """Reject option combinations and values outside their ranges."""
@@ -52,6 +54,8 @@ class DenoiseOptions:
             raise EqdenoiseError(f"--steps must be between 1 and 1000, got {self.steps}")
         if not 0.0 <= self.eta <= 1.0:
             raise EqdenoiseError(f"--eta must be in [0, 1], got {self.eta}")
+        if self.tile is not None and self.tile != 0 and self.tile < 64:
+            raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {self.tile}")
 
 
 @dataclass
@@ -85,11 +89,19 @@ def available_memory() -> int:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_memory(model: Model, height: int, width: int) -> None:
-    """Refuse images whose network pass would not fit in memory (about 45·base bytes per pixel, measured)."""
+def tile_size(options: DenoiseOptions, height: int, width: int) -> int:
+    """Tile side for the network: the user's ``tile``, or 512 above a megapixel when left to auto (0: none)."""
+    if options.tile is None:
+        return AUTO_TILE if height * width > AUTO_TILE_ABOVE else 0
+    return options.tile
+
+
+def check_memory(model: Model, height: int, width: int, channels: int, tile: int) -> None:
+    """Refuse images that would not fit: about 45·base bytes per network pixel (measured) plus the full states."""
     stride = model.network.stride
-    pixels = (height + stride) * (width + stride)
-    needed = pixels * BYTES_PER_PIXEL_PER_WIDTH * int(model.config["architecture"]["base"])
+    side_h, side_w = (min(height, tile), min(width, tile)) if tile else (height, width)
+    network = (side_h + stride) * (side_w + stride) * BYTES_PER_PIXEL_PER_WIDTH * int(model.config["architecture"]["base"])
+    needed = network + 64 * channels * (height + stride) * (width + stride)
     available = available_memory()
     if needed > available:
         raise EqdenoiseError(f"a {width}×{height} image needs about {needed / 2**30:.1f} GiB of memory, "
@@ -117,7 +129,8 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
     if not torch.isfinite(x).all():
         raise EqdenoiseError("image contains NaN or infinite values")
-    check_memory(model, *x.shape[-2:])
+    tile = tile_size(options, *x.shape[-2:])
+    check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
     batch = _to_model_channels(x, model.channels)
     frame = canonical_frame(batch, group) if options.method != "none" else []
     total = options.steps * max(1, len(frame))
@@ -130,7 +143,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
             progress(done[0], total)
 
     def pipeline(canonical: torch.Tensor) -> torch.Tensor:
-        result, sigma = _restore_canonical(model, canonical, options, group, on_step)
+        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step)
         sigmas.append(sigma if sigma is not None else math.nan)
         return result
 
@@ -158,7 +171,7 @@ def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
     return y[0]
 
 
-def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group,
+def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group, tile: int,
                        on_step: Callable[[], None]) -> tuple[torch.Tensor, float | None]:
     """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
     schedule = model.schedule
@@ -180,6 +193,10 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     else:
         state = schedule.alpha(t_start) * padded
     predict = eps_predictor(model)
+    if tile:
+        stride = model.network.stride
+        overlap = min(TILE_OVERLAP, tile // 4 // stride * stride)
+        predict = tiled(predict, tile - tile % stride, overlap)
     if options.method == "fa":
         predict = frame_averaged(predict, group)
     result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)

@@ -30,3 +30,34 @@ def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
         return total / len(group)
 
     return averaged
+
+
+def tile_spans(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Tiles along one axis as (start, end, keep_from, keep_to): overlapping windows and the part each owns.
+
+    Starts step by ``tile − 2·overlap`` and stay multiples of whatever ``tile`` and ``overlap`` are
+    multiples of; each output pixel is taken from exactly one tile, cut midway through the overlap.
+    """
+    if size <= tile:
+        return [(0, size, 0, size)]
+    step = tile - 2 * overlap
+    starts = list(range(0, size - tile, step)) + [size - tile]
+    cuts = [0] + [(b + a + tile) // 2 for a, b in zip(starts[:-1], starts[1:], strict=True)] + [size]
+    return [(s, s + tile, cuts[i], cuts[i + 1]) for i, s in enumerate(starts)]
+
+
+def tiled(predict: EpsModel, tile: int, overlap: int) -> EpsModel:
+    """Evaluate ``predict`` on overlapping tiles to bound memory; the tiling is a fixed function of the array."""
+
+    def run(x: torch.Tensor, t: float) -> torch.Tensor:
+        rows, cols = tile_spans(x.shape[-2], tile, overlap), tile_spans(x.shape[-1], tile, overlap)
+        if len(rows) == 1 and len(cols) == 1:
+            return predict(x, t)
+        out = torch.empty_like(x)
+        for r0, r1, keep_r0, keep_r1 in rows:
+            for c0, c1, keep_c0, keep_c1 in cols:
+                piece = predict(x[..., r0:r1, c0:c1].contiguous(), t)
+                out[..., keep_r0:keep_r1, keep_c0:keep_c1] = piece[..., keep_r0 - r0:keep_r1 - r0, keep_c0 - c0:keep_c1 - c0]
+        return out
+
+    return run

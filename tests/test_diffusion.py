@@ -102,3 +102,25 @@ def test_image_too_large_for_memory_is_refused(tiny_gray, monkeypatch):
     monkeypatch.setattr(denoise_module, "available_memory", lambda: 10_000)
     with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
         restore(tiny_gray, np.zeros((1, 64, 64), np.float32), DenoiseOptions(sigma=10.0))
+
+
+@pytest.mark.parametrize("size, tile, overlap", [(100, 32, 8), (64, 64, 8), (257, 64, 16), (40, 64, 8)])
+def test_tiles_cover_every_pixel_once(size, tile, overlap):
+    from eqdenoise.predictors import tile_spans
+
+    spans = tile_spans(size, tile, overlap)
+    owned = [i for _, _, a, b in spans for i in range(a, b)]
+    assert owned == list(range(size))
+    assert all(start <= a and b <= end and end - start == min(tile, size) for start, end, a, b in spans)
+
+
+def test_tiled_prediction_equals_whole_for_a_local_operator():
+    from eqdenoise.predictors import tiled
+
+    weight = torch.randn(1, 1, 5, 5)
+
+    def local(x, t):
+        return torch.nn.functional.conv2d(x, weight, padding=2)
+
+    x = torch.randn(2, 1, 96, 136)
+    assert torch.allclose(tiled(local, 32, 8)(x, 0.5), local(x, 0.5), atol=1e-5)

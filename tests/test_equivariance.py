@@ -82,3 +82,9 @@ def test_same_seed_same_output_and_other_seed_differs(tiny_gray):
     assert np.array_equal(first, restore(tiny_gray, pixels, options).pixels)
     other = DenoiseOptions(sigma=None, strength=0.5, steps=3, eta=1.0, seed=12)
     assert not np.array_equal(first, restore(tiny_gray, pixels, other).pixels)
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+def test_tiled_pipeline_is_bit_exact(tiny_gray, method):
+    options = DenoiseOptions(method=method, sigma=None, strength=0.4, steps=2, eta=1.0, tile=64)
+    assert_equivariant(tiny_gray, random_image(1, 100, 76, seed=8), options, "d4")
