@@ -60,6 +60,6 @@ def order_free_mean(terms: list[torch.Tensor]) -> torch.Tensor:
 
 
 def run_in_frame(fn, x: torch.Tensor, group: Group) -> torch.Tensor:
-    """Exactly equivariant wrapper: mean over h in Fr(x) of h·fn(h⁻¹·x) (Puny et al. 2022)."""
+    """Exactly equivariant wrapper, mean over h in Fr(x) of h·fn(h⁻¹·x); gives SPDM §5.2 equivariant noise."""
     terms = [h.apply(fn(h.inverse().apply(x))) for h in canonical_frame(x, group)]
     return order_free_mean(terms)

@@ -21,7 +21,7 @@ def eps_predictor(model: Model) -> EpsModel:
 
 
 def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
-    """Per-step frame averaging over the whole group: mean of g·ε(g⁻¹·x) (SPDM+FA, Puny et al. 2022)."""
+    """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13."""
 
     def averaged(x: torch.Tensor, t: float) -> torch.Tensor:
         total = torch.zeros_like(x)
