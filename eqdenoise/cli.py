@@ -244,7 +244,9 @@ def train_denoiser_command(
     seed: Annotated[int, typer.Option(help="Seed of all random draws.")] = 0,
     save_every: Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")] = 250,
     minutes: Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the state saved beside --out.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue from the saved training state.")] = False,
+    state: Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
+                                                  "Default: NAME.state.safetensors beside --out.")] = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
     from .train import TrainSettings, train_denoiser
@@ -257,7 +259,7 @@ def train_denoiser_command(
     try:
         with _progress() as bar:
             task = bar.add_task("training", total=steps)
-            record = train_denoiser(settings, resume=resume, minutes=minutes,
+            record = train_denoiser(settings, resume=resume, minutes=minutes, state=state,
                                     progress=lambda step, total, loss: bar.update(
                                         task, completed=step, description=f"training (loss {loss:.4f})"))
     except EqdenoiseError as exc:

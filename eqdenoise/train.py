@@ -116,12 +116,15 @@ def state_path(out: Path) -> Path:
 
 
 def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
-                   progress: ProgressFn | None = None, pause_at: int | None = None) -> dict:
+                   progress: ProgressFn | None = None, pause_at: int | None = None,
+                   state: Path | None = None) -> dict:
     """Train (or resume) and return the training record; checkpoints are written as it goes.
 
-    ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later.
+    ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
+    the resumable state goes to ``state`` (default: beside the checkpoint).
     """
     out = Path(settings.out)
+    state = Path(state) if state else state_path(out)
     group = get_group(settings.group)
     schedule = CosineSchedule()
     images = load_training_images(Path(settings.data), settings.channels, settings.patch)
@@ -133,7 +136,7 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
     generator = torch.Generator().manual_seed(settings.seed)
     step, seconds = 0, 0.0
     if resume:
-        step, seconds = _load_state(state_path(out), network, ema, optimizer, generator, settings)
+        step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
     log_path = out.with_name(out.name.removesuffix(".safetensors") + ".log.jsonl")
     started, running, count = time.time(), 0.0, 0
     network.train()
@@ -163,7 +166,7 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
             record = _record(settings, step, elapsed, len(images))
             save_model(ema, make_config(task="denoise", architecture=settings.architecture(),
                                         group=settings.group, schedule=schedule, training=record), out)
-            _save_state(state_path(out), network, ema, optimizer, generator, step, elapsed, settings)
+            _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
             with open(log_path, "a") as log:
                 log.write(json.dumps({"step": step, "loss": running / count, "lr": lr,
                                       "seconds": round(elapsed, 1)}) + "\n")

@@ -82,3 +82,10 @@ def test_train_command(folder, tmp_path):
                                       "--steps", "2", "--batch", "2", "--patch", "16", "--save-every", "1"])
     assert result.exit_code == 0, result.output
     assert load_model(out).config["architecture"]["base"] == 4
+    state = tmp_path / "elsewhere.state.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "3",
+                                      "--batch", "2", "--patch", "16", "--state", str(state)])
+    assert result.exit_code == 0 and state.is_file()
+    resumed = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "4",
+                                       "--batch", "2", "--patch", "16", "--state", str(state), "--resume"])
+    assert resumed.exit_code == 0 and "after 4 steps" in resumed.output
