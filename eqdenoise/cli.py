@@ -15,7 +15,7 @@ from rich.table import Table
 from . import __version__
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
-from .imageio import read_image, write_image
+from .imageio import check_output, read_image, write_image
 from .registry import manifest, models_dir, resolve_model
 from .verify import check_equivariance
 
@@ -140,9 +140,9 @@ def denoise(
         for source, target in zip(inputs, targets, strict=True):
             step_task = bar.add_task(f"  {source.name}", total=None)
             try:
-                if target.exists() and not overwrite and target.resolve() != source.resolve():
-                    raise EqdenoiseError(f"{target}: output exists (use --overwrite to replace it)")
+                check_output(source, target, overwrite)
                 image = read_image(source)
+                check_output(source, target, overwrite, image.format)
                 result = restore(loaded, image.pixels, options,
                                  progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
                 write_image(image, result.pixels, target, overwrite=overwrite)

@@ -124,15 +124,25 @@ def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
     return image
 
 
-def write_image(source: LoadedImage, pixels: np.ndarray, path: Path, overwrite: bool = False) -> None:
-    """Write result pixels atomically to ``path`` in the source's format; never onto the input."""
+def check_output(source: Path, path: Path, overwrite: bool, source_format: str | None = None) -> None:
+    """Refuse an output that is the input, exists without ``overwrite``, has no folder, or names another format."""
     path = Path(path)
-    if path.exists() and path.resolve() == source.path.resolve():
+    if path.exists() and path.resolve() == Path(source).resolve():
         raise EqdenoiseError(f"{path}: refusing to overwrite the input file")
     if path.exists() and not overwrite:
         raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it)")
     if not path.parent.is_dir():
         raise EqdenoiseError(f"{path}: output folder {path.parent} does not exist")
+    named = Image.registered_extensions().get(path.suffix.lower())
+    if source_format and named and named != source_format:
+        raise EqdenoiseError(f"{path}: the output keeps the input's format ({source_format}); "
+                             f"give it a {source_format} extension")
+
+
+def write_image(source: LoadedImage, pixels: np.ndarray, path: Path, overwrite: bool = False) -> None:
+    """Write result pixels atomically to ``path`` in the source's format; never onto the input."""
+    path = Path(path)
+    check_output(source.path, path, overwrite, source.format)
     image = to_pil(source, pixels)
     options = {"quality": 95} if source.format == "JPEG" else {}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)

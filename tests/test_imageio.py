@@ -91,3 +91,12 @@ def test_write_is_atomic_and_never_overwrites_input(tmp_path):
         write_image(loaded, loaded.pixels, tmp_path / "out.png")
     write_image(loaded, loaded.pixels * 0, tmp_path / "out.png", overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]
+
+
+def test_output_must_keep_the_input_format(tmp_path):
+    Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "in.png")
+    loaded = read_image(tmp_path / "in.png")
+    with pytest.raises(EqdenoiseError, match=r"keeps the input's format \(PNG\)"):
+        write_image(loaded, loaded.pixels, tmp_path / "out.jpg")
+    write_image(loaded, loaded.pixels, tmp_path / "out.noext")
+    assert Image.open(tmp_path / "out.noext").format == "PNG"
