@@ -128,3 +128,24 @@ def test_denoise_writes_same_bits_for_rotated_file(tmp_path, tiny_gray_path):
     out = np.asarray(Image.open(tmp_path / "x-denoised.png"))
     out_rot = np.asarray(Image.open(tmp_path / "x-rot-denoised.png"))
     assert np.array_equal(np.rot90(out, 1), out_rot)
+
+
+@pytest.mark.parametrize("name, make", [
+    ("deep.png", lambda: Image.fromarray(np.random.default_rng(0).integers(0, 65536, (18, 11), dtype=np.uint16))),
+    ("float.tif", lambda: Image.fromarray(np.random.default_rng(1).random((9, 13), dtype=np.float32), "F")),
+    ("photo.jpg", lambda: Image.fromarray(np.random.default_rng(2).integers(0, 256, (16, 20, 3), dtype=np.uint8))),
+    ("tiny.png", lambda: Image.fromarray(np.full((1, 3), 7, dtype=np.uint8))),
+    ("alpha.png", lambda: Image.fromarray(np.random.default_rng(3).integers(0, 256, (10, 12, 4), dtype=np.uint8), "RGBA")),
+])
+def test_formats_modes_and_sizes_are_kept(tmp_path, tiny_gray_path, name, make):
+    make().save(tmp_path / name)
+    source = Image.open(tmp_path / name)
+    out = tmp_path / f"out-{name}"
+    result = runner.invoke(app, ["denoise", str(tmp_path / name), "-o", str(out), "--model", str(tiny_gray_path),
+                                 "--sigma", "10"])
+    assert result.exit_code == 0, result.output
+    written = Image.open(out)
+    assert (written.format, written.size) == (source.format, source.size)
+    assert written.mode == source.mode or {written.mode, source.mode} <= {"I;16", "I"}
+    if source.mode == "RGBA":
+        assert np.array_equal(np.asarray(written)[..., 3], np.asarray(source)[..., 3])
