@@ -13,6 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .errors import EqdenoiseError
+from .groups import GROUPS
 from .schedule import CosineSchedule
 from .unet import UNet
 
@@ -115,6 +116,11 @@ def read_config(path: Path) -> dict:
         raise EqdenoiseError(f"{path}: checkpoint config lacks {', '.join(missing)}")
     if config["prediction"] != "eps":
         raise EqdenoiseError(f"{path}: unsupported prediction target {config['prediction']!r}")
+    if config["group"] not in GROUPS:
+        raise EqdenoiseError(f"{path}: checkpoint was trained for unknown group {config['group']!r}")
+    channels = config["channels"]
+    if channels not in (1, 3) or channels != config["architecture"].get("channels"):
+        raise EqdenoiseError(f"{path}: checkpoint has {channels!r} channels; eqdenoise handles 1 (gray) or 3 (RGB)")
     return config
 
 

@@ -32,6 +32,9 @@ def test_bad_checkpoints_are_reported_by_name(tmp_path):
     config = read_config(good)
     save_file({"w": torch.zeros(2)}, str(tmp_path / "mismatch.safetensors"), metadata={CONFIG_KEY: json.dumps(config)})
     bridge = write_tiny_checkpoint(tmp_path / "bridge.safetensors", task="bridge")
+    two = write_tiny_checkpoint(tmp_path / "two.safetensors", channels=2)
+    odd_group = dict(config, group="c8")
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "c8.safetensors"), metadata={CONFIG_KEY: json.dumps(odd_group)})
     cases = {
         tmp_path / "missing.safetensors": "not found",
         tmp_path / "cut.safetensors": "not a readable safetensors",
@@ -40,6 +43,8 @@ def test_bad_checkpoints_are_reported_by_name(tmp_path):
         tmp_path / "badjson.safetensors": "not valid JSON",
         tmp_path / "mismatch.safetensors": "do not match its config",
         bridge: "'bridge' checkpoint, not a 'denoise'",
+        two: "has 2 channels",
+        tmp_path / "c8.safetensors": "unknown group 'c8'",
     }
     for path, message in cases.items():
         with pytest.raises(EqdenoiseError, match=message) as info:
