@@ -23,8 +23,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="Exactly rotation- and mirror-equivariant image restoration with diffusion priors.")
 train_app = typer.Typer(no_args_is_help=True, help="Train checkpoints on your own images.")
 app.add_typer(train_app, name="train")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Method(str, Enum):
@@ -85,7 +85,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=True)
+                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
 def _output_paths(inputs: list[Path], output: Optional[Path]) -> list[Path]:
