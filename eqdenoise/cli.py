@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -24,7 +25,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 train_app = typer.Typer(no_args_is_help=True, help="Train checkpoints on your own images.")
 app.add_typer(train_app, name="train")
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Method(str, Enum):
@@ -85,7 +85,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+                    TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal)
 
 
 def _output_paths(inputs: list[Path], output: Optional[Path]) -> list[Path]:
@@ -105,7 +105,9 @@ def _output_paths(inputs: list[Path], output: Optional[Path]) -> list[Path]:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    """One error line on stderr (through sys.stderr, so it lands above a live progress display)."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
 
 
 @app.command()
