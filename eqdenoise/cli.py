@@ -267,7 +267,7 @@ def train_denoiser_command(
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
-    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['cpu_seconds'] / 60:.1f} min)")
+    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
 
 
 def _version(value: bool) -> None:

@@ -179,7 +179,7 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
 def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -> dict:
     """The training record stored in the checkpoint config."""
     return {"settings": {**asdict(settings), "mults": list(settings.mults)}, "steps_done": step,
-            "cpu_seconds": round(seconds, 1), "images": n_images, "eqdenoise": __version__,
+            "wall_seconds": round(seconds, 1), "images": n_images, "eqdenoise": __version__,
             "torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads()}
 
