@@ -71,4 +71,4 @@ def test_set12_quality_under_the_standard_protocol():
     clean = np.asarray(Image.open(SHARED_DATA / "Set12" / "05.png"), dtype=np.float64)
     noisy = clean + 25 * np.random.default_rng(0).standard_normal(clean.shape)
     out = restore(model, (noisy / 255)[None].astype(np.float32), DenoiseOptions(sigma=25.0)).pixels[0]
-    assert psnr(clean, np.clip(np.rint(out * 255), 0, 255)) > 27.5
+    assert psnr(clean, np.clip(np.rint(out * 255), 0, 255)) > 29.5
