@@ -59,7 +59,8 @@ def order_free_mean(terms: list[torch.Tensor]) -> torch.Tensor:
     return total / len(terms)
 
 
-def run_in_frame(fn, x: torch.Tensor, group: Group) -> torch.Tensor:
+def run_in_frame(fn, x: torch.Tensor, group: Group, frame: list[Element] | None = None) -> torch.Tensor:
     """Exactly equivariant wrapper, mean over h in Fr(x) of h·fn(h⁻¹·x); gives SPDM §5.2 equivariant noise."""
-    terms = [h.apply(fn(h.inverse().apply(x))) for h in canonical_frame(x, group)]
+    frame = canonical_frame(x, group) if frame is None else frame
+    terms = [h.apply(fn(h.inverse().apply(x))) for h in frame]
     return order_free_mean(terms)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,7 +134,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     frame = canonical_frame(batch, group) if options.method != "none" else []
     total = options.steps * max(1, len(frame))
     done = [0]
-    sigmas: list[float] = []
+    sigmas: list[float | None] = []
 
     def on_step() -> None:
         done[0] += 1
@@ -144,13 +143,12 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
 
     def pipeline(canonical: torch.Tensor) -> torch.Tensor:
         result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step)
-        sigmas.append(sigma if sigma is not None else math.nan)
+        sigmas.append(sigma)
         return result
 
-    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group)
+    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group, frame)
     out = _from_model_channels(out, channels)
-    sigma_255 = None if options.strength is not None else sigmas[0]
-    return Restoration(pixels=((out + 1.0) / 2.0).numpy(), sigma_255=sigma_255, frame_size=len(frame) or 1)
+    return Restoration(pixels=((out + 1.0) / 2.0).numpy(), sigma_255=sigmas[0], frame_size=len(frame) or 1)
 
 
 def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
