@@ -6,8 +6,6 @@ depth; alpha is split off and given back untouched when writing, in the same mod
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .atomic import atomic_path
 from .errors import EqdenoiseError
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
@@ -145,17 +144,11 @@ def write_image(source: LoadedImage, pixels: np.ndarray, path: Path, overwrite: 
     check_output(source.path, path, overwrite, source.format)
     image = to_pil(source, pixels)
     options = {"quality": 95} if source.format == "JPEG" else {}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        image.save(tmp, format=source.format, **options)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            image.save(tmp, format=source.format, **options)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise EqdenoiseError(f"{path}: could not write output ({exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -100,3 +100,14 @@ def test_output_must_keep_the_input_format(tmp_path):
         write_image(loaded, loaded.pixels, tmp_path / "out.jpg")
     write_image(loaded, loaded.pixels, tmp_path / "out.noext")
     assert Image.open(tmp_path / "out.noext").format == "PNG"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+
+    Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "in.png")
+    loaded = read_image(tmp_path / "in.png")
+    write_image(loaded, loaded.pixels, tmp_path / "out.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask
