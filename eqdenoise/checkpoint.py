@@ -11,6 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .atomic import atomic_path
+from .bridge_schedule import BrownianBridge
 from .errors import EqdenoiseError
 from .groups import GROUPS
 from .schedule import CosineSchedule
@@ -26,7 +27,7 @@ class Model:
     """A loaded checkpoint: the network, its schedule and the full config it came with."""
 
     network: UNet
-    schedule: CosineSchedule
+    schedule: CosineSchedule | BrownianBridge
     config: dict
     path: Path
 
@@ -47,27 +48,37 @@ def build_network(architecture: dict) -> UNet:
     """Instantiate the network that an ``architecture`` config describes."""
     if architecture.get("name") != "unet":
         raise ValueError(f"unknown architecture {architecture.get('name')!r}")
+    in_channels = architecture.get("in_channels")
     return UNet(channels=int(architecture["channels"]), base=int(architecture["base"]),
                 mults=tuple(int(m) for m in architecture["mults"]), blocks=int(architecture["blocks"]),
-                emb_dim=int(architecture["emb_dim"]))
+                emb_dim=int(architecture["emb_dim"]), in_channels=int(in_channels) if in_channels else None)
 
 
-def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSchedule,
-                training: dict | None = None) -> dict:
-    """Assemble a checkpoint config with every field DESIGN §5 asks for."""
-    return {
+IMAGE_RANGE = {"unit": "image", "low": 0.0, "high": 1.0,
+               "note": "image values scaled to [0, 1] by their bit depth, then mapped to [-1, 1]"}
+PREDICTION = {"denoise": "eps", "bridge": "x0"}
+
+
+def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSchedule | BrownianBridge,
+                training: dict | None = None, source_range: dict | None = None,
+                target_range: dict | None = None, modalities: dict | None = None) -> dict:
+    """Assemble a checkpoint config with every field DESIGN §5 asks for (ranges and modalities for bridges)."""
+    config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "task": task,
         "architecture": architecture,
         "group": group,
         "channels": int(architecture["channels"]),
-        "prediction": "eps",
+        "prediction": PREDICTION[task],
         "schedule": schedule.to_config(),
-        "data_range": {"kind": "linear", "low": 0.0, "high": 1.0,
-                       "note": "image values scaled to [0, 1] by their bit depth, then mapped to [-1, 1]"},
+        "data_range": target_range or IMAGE_RANGE,
         "training": training or {},
     }
+    if task == "bridge":
+        config["source_range"] = source_range or IMAGE_RANGE
+        config["modalities"] = modalities or {"source": "source", "target": "target"}
+    return config
 
 
 def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -107,13 +118,19 @@ def read_config(path: Path) -> dict:
                if k not in config]
     if missing:
         raise EqdenoiseError(f"{path}: checkpoint config lacks {', '.join(missing)}")
-    if config["prediction"] != "eps":
-        raise EqdenoiseError(f"{path}: unsupported prediction target {config['prediction']!r}")
+    if config["task"] not in PREDICTION:
+        raise EqdenoiseError(f"{path}: unknown checkpoint task {config['task']!r}")
+    if config["prediction"] != PREDICTION[config["task"]]:
+        raise EqdenoiseError(f"{path}: unsupported prediction target {config['prediction']!r} for a {config['task']} model")
     if config["group"] not in GROUPS:
         raise EqdenoiseError(f"{path}: checkpoint was trained for unknown group {config['group']!r}")
     channels = config["channels"]
     if channels not in (1, 3) or channels != config["architecture"].get("channels"):
         raise EqdenoiseError(f"{path}: checkpoint has {channels!r} channels; eqdenoise handles 1 (gray) or 3 (RGB)")
+    if config["task"] == "bridge" and (config["architecture"].get("in_channels") != 2 * channels
+                                       or not isinstance(config.get("source_range"), dict)):
+        raise EqdenoiseError(f"{path}: bridge checkpoint needs a source range and a network that sees "
+                             f"{2 * channels} channels (state and source)")
     return config
 
 
@@ -125,7 +142,12 @@ def load_model(path: Path, task: str | None = None) -> Model:
         raise EqdenoiseError(f"{path}: this is a {config['task']!r} checkpoint, not a {task!r} one")
     try:
         network = build_network(config["architecture"])
-        schedule = CosineSchedule.from_config(config["schedule"])
+        if config["task"] == "bridge":
+            schedule = BrownianBridge.from_config(config["schedule"])
+            for key in ("source_range", "data_range"):
+                float(config[key]["low"]), float(config[key]["high"])
+        else:
+            schedule = CosineSchedule.from_config(config["schedule"])
     except (ValueError, KeyError, TypeError) as exc:
         raise EqdenoiseError(f"{path}: bad checkpoint config ({_short(exc)})") from None
     try:

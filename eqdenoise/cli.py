@@ -270,6 +270,67 @@ def train_denoiser_command(
     out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
 
 
+@train_app.command("bridge")
+def train_bridge_command(
+    source: Annotated[Path, typer.Option(help="Folder of source images (e.g. CT): DICOM, PNG, TIFF.")],
+    target: Annotated[Path, typer.Option(help="Folder of target images (e.g. PET), matched to the sources "
+                                         "by file name without extension.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
+                                           "resumable state goes beside it as NAME.state.safetensors.")],
+    source_window: Annotated[Optional[tuple[float, float]], typer.Option(
+        metavar="LOW HIGH", help="Physical range of the sources mapped onto the model's range, e.g. -1000 1000 "
+        "for CT in HU. Needed for DICOM and float TIFF; 8/16-bit images are taken as already windowed.")] = None,
+    target_window: Annotated[Optional[tuple[float, float]], typer.Option(
+        metavar="LOW HIGH", help="Physical range of the targets, as for --source-window.")] = None,
+    source_unit: Annotated[str, typer.Option(help="Name of the sources' unit, stored in the checkpoint.")] = "HU",
+    target_unit: Annotated[str, typer.Option(help="Name of the targets' unit, stored in the checkpoint.")] = "a.u.",
+    source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = "CT",
+    target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
+    group: Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")] = GroupName.d4,
+    width: Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")] = 32,
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
+    batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
+    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak learning rate of AdamW.")] = 5e-4,
+    beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = 1.0,
+    regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
+                                             "(the baseline the bridge is compared against).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of all random draws.")] = 0,
+    save_every: Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")] = 250,
+    minutes: Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the saved training state.")] = False,
+    state: Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
+                                                  "Default: NAME.state.safetensors beside --out.")] = None,
+) -> None:
+    """Train a diffusion bridge from source to target images on pairs matched by file name."""
+    from .train import TrainSettings, train_denoiser
+
+    if patch % 4:
+        _fail("--patch must be a multiple of 4")
+        raise typer.Exit(1)
+    windows = [{"unit": unit, "low": w[0], "high": w[1]} if w else {"unit": "image", "low": 0.0, "high": 1.0}
+               for w, unit in ((source_window, source_unit), (target_window, target_unit))]
+    for w, option in zip(windows, ("--source-window", "--target-window"), strict=True):
+        if w["high"] <= w["low"]:
+            _fail(f"{option}: HIGH must be above LOW")
+            raise typer.Exit(1)
+    settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
+                             group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
+                             lr=lr, seed=seed, save_every=save_every, source_range=windows[0],
+                             target_range=windows[1], beta=beta, regression=regression,
+                             modalities={"source": source_modality, "target": target_modality})
+    try:
+        with _progress() as bar:
+            task = bar.add_task("training", total=steps)
+            record = train_denoiser(settings, resume=resume, minutes=minutes, state=state,
+                                    progress=lambda step, total, loss: bar.update(
+                                        task, completed=step, description=f"training (loss {loss:.4f})"))
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"eqdenoise {__version__}")

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
-from .groups import Group, get_group
+from .groups import Group
 from .noise_level import estimate_sigma
+from .pipeline import METHODS, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
 from .predictors import eps_predictor, frame_averaged, tiled
 from .samplers import ddim_sample
 
-METHODS = ("canon", "fa", "none")
-BYTES_PER_PIXEL_PER_WIDTH = 45
-AUTO_TILE, AUTO_TILE_ABOVE, TILE_OVERLAP = 512, 1024 * 1024, 48
 ProgressFn = Callable[[int, int], None]
 
 
@@ -66,57 +62,6 @@ class Restoration:
     frame_size: int
 
 
-def resolve_group(model: Model, name: str | None) -> Group:
-    """The group to be equivariant to: the model's by default; only subgroups of what it was trained for."""
-    trained = get_group(model.group)
-    group = get_group(name) if name else trained
-    if not group.is_subgroup_of(trained):
-        raise EqdenoiseError(f"{model.path}: model was trained for group {trained.name!r}, "
-                             f"not {group.name!r}; use --group {trained.name} or a subgroup of it")
-    return group
-
-
-def available_memory() -> int:
-    """Bytes of memory the OS reports as available (MemAvailable on Linux, else physical memory)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def tile_size(options: DenoiseOptions, height: int, width: int) -> int:
-    """Tile side for the network: the user's ``tile``, or 512 above a megapixel when left to auto (0: none)."""
-    if options.tile is None:
-        return AUTO_TILE if height * width > AUTO_TILE_ABOVE else 0
-    return options.tile
-
-
-def check_memory(model: Model, height: int, width: int, channels: int, tile: int) -> None:
-    """Refuse images that would not fit: about 45·base bytes per network pixel (measured) plus the full states."""
-    stride = model.network.stride
-    side_h, side_w = (min(height, tile), min(width, tile)) if tile else (height, width)
-    network = (side_h + stride) * (side_w + stride) * BYTES_PER_PIXEL_PER_WIDTH * int(model.config["architecture"]["base"])
-    needed = network + 64 * channels * (height + stride) * (width + stride)
-    available = available_memory()
-    if needed > available:
-        raise EqdenoiseError(f"a {width}×{height} image needs about {needed / 2**30:.1f} GiB of memory, "
-                             f"only {available / 2**30:.1f} GiB is available; crop or downscale it")
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Pad bottom/right by reflection (replication if too small) to a multiple of the network stride."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph == 0 and pw == 0:
-        return x, (h, w)
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
-
-
 def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
             progress: ProgressFn | None = None) -> Restoration:
     """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
@@ -128,7 +73,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
     if not torch.isfinite(x).all():
         raise EqdenoiseError("image contains NaN or infinite values")
-    tile = tile_size(options, *x.shape[-2:])
+    tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
     batch = _to_model_channels(x, model.channels)
     frame = canonical_frame(batch, group) if options.method != "none" else []
@@ -193,8 +138,7 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     predict = eps_predictor(model)
     if tile:
         stride = model.network.stride
-        overlap = min(TILE_OVERLAP, tile // 4 // stride * stride)
-        predict = tiled(predict, tile - tile % stride, overlap)
+        predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
     if options.method == "fa":
         predict = frame_averaged(predict, group)
     result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)

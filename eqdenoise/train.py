@@ -1,9 +1,11 @@
-"""Training a noise-conditional denoiser on a folder of images, with group augmentation and EMA.
+"""Training a denoiser on a folder of images, or a bridge on paired folders, with group augmentation and EMA.
 
-Recipe: random square patches, a random element of the training group applied to each, noise level
-drawn mostly from the restoration range and otherwise from the whole schedule, ε-prediction MSE,
-AdamW with warm-up and cosine decay, EMA weights saved as the shippable checkpoint. A resumable
-training state (weights, EMA, optimizer moments, RNG) is saved beside it; nothing is pickled.
+Recipe: random square patches, a random element of the training group applied to each (to both
+images of a pair alike), AdamW with warm-up and cosine decay, EMA weights saved as the shippable
+checkpoint. Denoisers: noise level drawn mostly from the restoration range and otherwise from the
+whole schedule, ε-prediction MSE. Bridges: t uniform in [0, 1] (or t = 1 only for the one-pass
+regression baseline), x0-prediction MSE. A resumable training state (weights, EMA, optimizer
+moments, RNG) is saved beside the checkpoint; nothing is pickled.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import torch
 from safetensors import safe_open
 
 from . import __version__
+from .bridge_schedule import BrownianBridge
 from .checkpoint import atomic_save, build_network, make_config, save_model
 from .errors import EqdenoiseError
 from .groups import get_group
 from .imageio import image_files, read_image
+from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
 
 ProgressFn = Callable[[int, int, float], None]
@@ -52,11 +56,21 @@ class TrainSettings:
     sigma_min_255: float = 1.0
     sigma_max_255: float = 100.0
     restoration_fraction: float = 0.8
+    task: str = "denoise"
+    target: str | None = None
+    source_range: dict | None = None
+    target_range: dict | None = None
+    modalities: dict | None = None
+    beta: float = 1.0
+    regression: bool = False
     extra: dict = field(default_factory=dict)
 
     def architecture(self) -> dict:
-        return {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
-                "blocks": self.blocks, "emb_dim": 128}
+        architecture = {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
+                        "blocks": self.blocks, "emb_dim": 128}
+        if self.task == "bridge":
+            architecture["in_channels"] = 2 * self.channels
+        return architecture
 
 
 def load_training_images(folder: Path, channels: int, patch: int) -> list[torch.Tensor]:
@@ -76,6 +90,31 @@ def load_training_images(folder: Path, channels: int, patch: int) -> list[torch.
                                  f"{patch}-pixel training patch")
         images.append(torch.from_numpy(pixels * 2.0 - 1.0))
     return images
+
+
+def load_training_pairs(settings: TrainSettings) -> list[torch.Tensor]:
+    """Matched source/target files as [-1, 1] tensors (2C, H, W): source channels first, then target."""
+    if settings.channels != 1:
+        raise EqdenoiseError("bridges are trained on gray (single-channel) pairs")
+    source_window, target_window = (ValueRange.from_config(r) for r in (settings.source_range, settings.target_range))
+    pairs = []
+    for source_path, target_path in paired_files(Path(settings.data), Path(settings.target)):
+        source, target = read_scan(source_path), read_scan(target_path)
+        for scan, window, option in ((source, source_window, "--source-window"), (target, target_window, "--target-window")):
+            if scan.values.shape[0] != 1:
+                raise EqdenoiseError(f"{scan.path}: bridges are trained on gray images; this one has colour")
+            if scan.physical and window.unit == "image":
+                raise EqdenoiseError(f"{scan.path}: {scan.kind} values are in physical units; "
+                                     f"give their window with {option} LOW HIGH")
+        if source.values.shape != target.values.shape:
+            raise EqdenoiseError(f"{source_path} and {target_path}: sizes differ "
+                                 f"({source.values.shape[2]}×{source.values.shape[1]} vs "
+                                 f"{target.values.shape[2]}×{target.values.shape[1]})")
+        if min(source.values.shape[1:]) < settings.patch:
+            raise EqdenoiseError(f"{source_path}: smaller than the {settings.patch}-pixel training patch")
+        unit = np.concatenate([to_unit(source, source_window), to_unit(target, target_window)])
+        pairs.append(torch.from_numpy(unit * 2.0 - 1.0))
+    return pairs
 
 
 def sample_batch(images: list[torch.Tensor], settings: TrainSettings, elements, generator: torch.Generator):
@@ -115,10 +154,36 @@ def state_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".safetensors") + ".state.safetensors")
 
 
+def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator) -> torch.Tensor:
+    """ε-prediction MSE for denoisers; x0-prediction MSE on the bridge marginal for bridges."""
+    if settings.task == "bridge":
+        y, x0 = batch[:, :settings.channels], batch[:, settings.channels:]
+        n = batch.shape[0]
+        t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        x_t = schedule.marginal(x0, y, t, eps)
+        return torch.mean((network(torch.cat([x_t, y], dim=1), schedule.condition(t)) - x0) ** 2)
+    sigma = sample_sigma(settings, schedule, generator)
+    eps = torch.randn(batch.shape, generator=generator)
+    return torch.mean((network(schedule.add_noise(batch, eps, sigma), sigma) - eps) ** 2)
+
+
+def _checkpoint_config(settings: TrainSettings, schedule, record: dict) -> dict:
+    """The config saved with the EMA weights."""
+    if settings.task == "bridge":
+        return make_config(task="bridge", architecture=settings.architecture(), group=settings.group,
+                           schedule=schedule, training=record, source_range=settings.source_range,
+                           target_range=settings.target_range, modalities=settings.modalities)
+    return make_config(task="denoise", architecture=settings.architecture(), group=settings.group,
+                       schedule=schedule, training=record)
+
+
 def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
                    progress: ProgressFn | None = None, pause_at: int | None = None,
                    state: Path | None = None) -> dict:
-    """Train (or resume) and return the training record; checkpoints are written as it goes.
+    """Train (or resume) a denoiser or, with ``settings.task == "bridge"``, a bridge; returns the training record.
+
+    Checkpoints are written as it goes.
 
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
     the resumable state goes to ``state`` (default: beside the checkpoint).
@@ -126,8 +191,12 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
     group = get_group(settings.group)
-    schedule = CosineSchedule()
-    images = load_training_images(Path(settings.data), settings.channels, settings.patch)
+    if settings.task == "bridge":
+        schedule = BrownianBridge(beta=settings.beta)
+        images = load_training_pairs(settings)
+    else:
+        schedule = CosineSchedule()
+        images = load_training_images(Path(settings.data), settings.channels, settings.patch)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
     ema = build_network(settings.architecture())
@@ -137,17 +206,15 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
     step, seconds = 0, 0.0
     if resume:
         step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
-    log_path = out.with_name(out.name.removesuffix(".safetensors") + ".log.jsonl")
+    log_path = state.with_name(state.name.removesuffix(".state.safetensors").removesuffix(".safetensors") + ".log.jsonl")
     started, running, count = time.time(), 0.0, 0
     network.train()
     while step < settings.steps:
         lr = learning_rate(step, settings)
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr
-        x0 = sample_batch(images, settings, group.elements, generator)
-        sigma = sample_sigma(settings, schedule, generator)
-        eps = torch.randn(x0.shape, generator=generator)
-        loss = torch.mean((network(schedule.add_noise(x0, eps, sigma), sigma) - eps) ** 2)
+        batch = sample_batch(images, settings, group.elements, generator)
+        loss = _loss(settings, network, batch, schedule, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -164,8 +231,7 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
         out_of_time = (minutes is not None and time.time() - started > 60 * minutes) or step == pause_at
         if step % settings.save_every == 0 or step == settings.steps or out_of_time:
             record = _record(settings, step, elapsed, len(images))
-            save_model(ema, make_config(task="denoise", architecture=settings.architecture(),
-                                        group=settings.group, schedule=schedule, training=record), out)
+            save_model(ema, _checkpoint_config(settings, schedule, record), out)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
             with open(log_path, "a") as log:
                 log.write(json.dumps({"step": step, "loss": running / count, "lr": lr,
@@ -178,10 +244,15 @@ def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float
 
 def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -> dict:
     """The training record stored in the checkpoint config."""
-    return {"settings": {**asdict(settings), "mults": list(settings.mults)}, "steps_done": step,
+    return {"settings": _settings_record(settings), "steps_done": step,
             "wall_seconds": round(seconds, 1), "images": n_images, "eqdenoise": __version__,
             "torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads()}
+
+
+def _settings_record(settings: TrainSettings) -> dict:
+    """Settings as JSON-ready values."""
+    return {**asdict(settings), "mults": list(settings.mults)}
 
 
 def _save_state(path: Path, network, ema, optimizer, generator, step, seconds, settings) -> None:
@@ -193,7 +264,7 @@ def _save_state(path: Path, network, ema, optimizer, generator, step, seconds, s
             tensors[f"optim.{index}.{key}"] = torch.as_tensor(value)
     tensors["rng"] = generator.get_state()
     tensors["torch_rng"] = torch.get_rng_state()
-    meta = {"step": step, "seconds": seconds, "settings": {**asdict(settings), "mults": list(settings.mults)}}
+    meta = {"step": step, "seconds": seconds, "settings": _settings_record(settings)}
     atomic_save(tensors, path, {"eqdenoise_train_state": json.dumps(meta)})
 
 
@@ -209,7 +280,8 @@ def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tup
         raise EqdenoiseError(f"{path}: unreadable training state ({exc})") from None
     saved = meta["settings"]
     if saved["mults"] != list(settings.mults) or any(
-            saved[k] != getattr(settings, k) for k in ("channels", "base", "blocks")):
+            saved.get(k, default) != getattr(settings, k)
+            for k, default in (("channels", None), ("base", None), ("blocks", None), ("task", "denoise"))):
         raise EqdenoiseError(f"{path}: saved architecture differs from the requested one")
     network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})

@@ -41,16 +41,17 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """Noise-conditional U-Net predicting ε from (x_t, σ_t); 2×2 average pooling, nearest upsampling."""
+    """Noise-conditional U-Net, (x_t[, source], σ_t or t) → ε or x0; 2×2 average pooling, nearest upsampling."""
 
     def __init__(self, channels: int = 1, base: int = 32, mults: tuple[int, ...] = (1, 2, 4),
-                 blocks: int = 1, emb_dim: int = 128):
+                 blocks: int = 1, emb_dim: int = 128, in_channels: int | None = None):
         super().__init__()
         self.channels = channels
+        self.in_channels = in_channels or channels
         self.emb_dim = emb_dim
         self.stride = 2 ** (len(mults) - 1)
         self.embed = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.conv_in = nn.Conv2d(channels, base * mults[0], 3, padding=1)
+        self.conv_in = nn.Conv2d(self.in_channels, base * mults[0], 3, padding=1)
         widths = [base * m for m in mults]
         self.down = nn.ModuleList()
         ch = widths[0]
@@ -75,7 +76,7 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.bias)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """Predict ε for a batch (N, C, H, W) at per-sample noise-to-signal ratios σ (N,)."""
+        """Predict for a batch (N, in_channels, H, W) at per-sample positive noise conditions σ (N,)."""
         if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
             raise ValueError(f"spatial size {tuple(x.shape[-2:])} is not a multiple of {self.stride}")
         emb = self.embed(noise_embedding(sigma.expand(x.shape[0]), self.emb_dim))

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from eqdenoise.bridge_schedule import BrownianBridge
 from eqdenoise.checkpoint import build_network, load_model, make_config, save_model
 from eqdenoise.schedule import CosineSchedule
 
@@ -17,20 +18,33 @@ SAMPLES = ROOT / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "dncnn-gray"
 
 
-def tiny_architecture(channels: int) -> dict:
-    return {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 16}
+def tiny_architecture(channels: int, task: str = "denoise") -> dict:
+    architecture = {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 16}
+    if task == "bridge":
+        architecture["in_channels"] = 2 * channels
+    return architecture
+
+
+CT_WINDOW = {"unit": "HU", "low": -1000.0, "high": 1000.0}
+PET_WINDOW = {"unit": "activity", "low": 0.0, "high": 2.0}
 
 
 def write_tiny_checkpoint(path: Path, channels: int = 1, group: str = "d4", task: str = "denoise",
                           seed: int = 0) -> Path:
     """A checkpoint whose every weight is random (no zero-initialised layer), so it is far from equivariant."""
     torch.manual_seed(seed)
-    network = build_network(tiny_architecture(channels))
+    architecture = tiny_architecture(channels, task)
+    network = build_network(architecture)
     with torch.no_grad():
         for param in network.parameters():
             param.normal_(0.0, 0.3)
-    save_model(network, make_config(task=task, architecture=tiny_architecture(channels), group=group,
-                                    schedule=CosineSchedule()), path)
+    if task == "bridge":
+        config = make_config(task=task, architecture=architecture, group=group, schedule=BrownianBridge(),
+                             source_range=CT_WINDOW, target_range=PET_WINDOW,
+                             modalities={"source": "CT", "target": "PET"})
+    else:
+        config = make_config(task=task, architecture=architecture, group=group, schedule=CosineSchedule())
+    save_model(network, config, path)
     return path
 
 
@@ -42,6 +56,16 @@ def tiny_gray_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_rgb_path(tmp_path_factory) -> Path:
     return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-rgb.safetensors", channels=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_bridge_path(tmp_path_factory) -> Path:
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-bridge.safetensors", task="bridge")
+
+
+@pytest.fixture(scope="session")
+def tiny_bridge(tiny_bridge_path):
+    return load_model(tiny_bridge_path)
 
 
 @pytest.fixture(scope="session")

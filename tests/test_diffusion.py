@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from eqdenoise.denoise import DenoiseOptions, pad_to_multiple, restore
+from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.noise_level import estimate_sigma
+from eqdenoise.pipeline import pad_to_multiple
 from eqdenoise.samplers import ddim_sample, tweedie
 from eqdenoise.schedule import CosineSchedule
 
@@ -97,9 +98,9 @@ def test_clean_input_with_auto_sigma_is_returned_unchanged(tiny_gray):
 
 
 def test_image_too_large_for_memory_is_refused(tiny_gray, monkeypatch):
-    import eqdenoise.denoise as denoise_module
+    import eqdenoise.pipeline as pipeline_module
 
-    monkeypatch.setattr(denoise_module, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
     with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
         restore(tiny_gray, np.zeros((1, 64, 64), np.float32), DenoiseOptions(sigma=10.0))
 

@@ -1,5 +1,6 @@
-"""Samplers: stateless functions over one denoiser contract, ``model(x_t, t) -> ε prediction``."""
+"""Samplers: stateless functions over one contract, ``model(x_t, t) -> prediction`` (ε for DDIM, x0 for bridges)."""
 
+from .bridge import X0Model, bridge_sample
 from .ddim import EpsModel, ddim_sample, tweedie
 
-__all__ = ["EpsModel", "ddim_sample", "tweedie"]
+__all__ = ["EpsModel", "X0Model", "bridge_sample", "ddim_sample", "tweedie"]
