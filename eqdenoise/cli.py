@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,6 +19,8 @@ from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
 from .imageio import check_output, read_image, write_image
 from .registry import manifest, models_dir, resolve_model
+from .scans import ValueRange, check_source_unit, read_scan, to_unit, write_scan
+from .transfer import DEFAULT_STEPS, TransferOptions, translate
 from .verify import check_equivariance
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -88,10 +91,10 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal)
 
 
-def _output_paths(inputs: list[Path], output: Optional[Path]) -> list[Path]:
-    """Where each input's result goes: -o FILE for one input, -o DIR for many, else NAME-denoised.EXT."""
+def _output_paths(inputs: list[Path], output: Optional[Path], tag: str = "denoised") -> list[Path]:
+    """Where each input's result goes: -o FILE for one input, -o DIR for many, else NAME-TAG.EXT."""
     if output is None:
-        return [p.with_name(f"{p.stem}-denoised{p.suffix}") for p in inputs]
+        return [p.with_name(f"{p.stem}-{tag}{p.suffix}") for p in inputs]
     if output.is_dir():
         paths = [output / p.name for p in inputs]
         names = [p.name for p in inputs]
@@ -165,14 +168,89 @@ def denoise(
 
 
 @app.command()
+def transfer(
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="INPUT", help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
+                              "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing folder "
+                                                   "(any number). Default: NAME-TARGET.EXT beside each input, "
+                                                   "e.g. slice-pet.dcm.")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped bridge name (see "
+                                       "'eqdenoise models') or path to a bridge checkpoint.")] = "ct2pet-d4",
+    group: GroupOpt = None,
+    method: MethodOpt = Method.canon,
+    steps: Annotated[int, typer.Option(min=1, max=1000, help="Bridge sampler steps, 1–1000. 1 gives the network's "
+                                       "one-pass (regression-like) estimate; more sample finer texture.")] = DEFAULT_STEPS,
+    eta: Annotated[float, typer.Option(min=0.0, max=1.0, help="η in [0, 1]: 0 deterministic after the first "
+                                       "step, 1 the bridge's ancestral sampler.")] = 0.0,
+    seed: SeedOpt = 0,
+    tile: TileOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
+) -> None:
+    """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
+    try:
+        options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
+                                  group=group.value if group else None, tile=tile)
+        options.check()
+        loaded = resolve_model(model, task="bridge")
+        resolve_group(loaded, options.group)
+        target_name = str(loaded.config["modalities"].get("target", "target"))
+        targets = _output_paths(inputs, output, tag=target_name.lower().replace(" ", "-"))
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    source_range, target_range = (ValueRange.from_config(loaded.config[k]) for k in ("source_range", "data_range"))
+    description = f"eqdenoise {Path(model).stem}: {loaded.config['modalities'].get('source', 'source')} to {target_name}"
+    failures = 0
+    with _progress() as bar:
+        files = bar.add_task("files", total=len(inputs))
+        for source, target in zip(inputs, targets, strict=True):
+            step_task = bar.add_task(f"  {source.name}", total=None)
+            try:
+                check_output(source, target, overwrite)
+                scan = read_scan(source)
+                check_source_unit(scan, source_range)
+                result = translate(loaded, to_unit(scan, source_range), options,
+                                   progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
+                write_scan(scan, result, target, target_range, description, overwrite=overwrite)
+                out.print(f"{source} → {target}")
+            except EqdenoiseError as exc:
+                failures += 1
+                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
+                      else f"{source}: {exc}")
+            except MemoryError:
+                failures += 1
+                _fail(f"{source}: not enough memory to process this image")
+            bar.remove_task(step_task)
+            bar.advance(files)
+    if failures:
+        _fail(f"{failures} of {len(inputs)} file(s) failed")
+        raise typer.Exit(1)
+
+
+def _restored_pixels(model, options: DenoiseOptions, pixels):
+    """The denoise pipeline as a function of pixels only, for verify."""
+    return restore(model, pixels, options).pixels
+
+
+class Task(str, Enum):
+    denoise = "denoise"
+    transfer = "transfer"
+
+
+@app.command()
 def verify(
     image_path: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to check on.")],
-    model: ModelOpt = "gray-d4",
+    task: Annotated[Task, typer.Option(help="Pipeline to check: denoise, or transfer (a bridge model).")] = Task.denoise,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name or "
+                                                 "checkpoint path. Default: gray-d4 for denoise, ct2pet-d4 for "
+                                                 "transfer.")] = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
     sigma: SigmaOpt = None,
     strength: StrengthOpt = None,
-    steps: StepsOpt = 1,
+    steps: Annotated[Optional[int], typer.Option(min=1, max=1000, help="Sampler steps, 1–1000. Default: 1 for "
+                                                 f"denoise, {DEFAULT_STEPS} for transfer.")] = None,
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
     tile: TileOpt = None,
@@ -181,25 +259,44 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
+    model = model or ("gray-d4" if task is Task.denoise else "ct2pet-d4")
     try:
-        options = _options(sigma, strength, steps, eta, seed, method, group, tile)
-        loaded = resolve_model(model, task="denoise")
+        if task is Task.denoise:
+            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile)
+            loaded = resolve_model(model, task="denoise")
+            image = read_image(image_path)
+            pixels, peak, unit = image.pixels, image.peak, "levels" if image.peak > 1 else "value"
+            pipeline = partial(_restored_pixels, loaded, options)
+        else:
+            if sigma is not None or strength is not None:
+                raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
+            options = TransferOptions(steps=steps or DEFAULT_STEPS, eta=eta, seed=seed, method=method.value,
+                                      group=group.value if group else None, tile=tile)
+            options.check()
+            loaded = resolve_model(model, task="bridge")
+            scan = read_scan(image_path)
+            source_range, target_range = (ValueRange.from_config(loaded.config[k]) for k in ("source_range", "data_range"))
+            check_source_unit(scan, source_range)
+            pixels = to_unit(scan, source_range)
+            if scan.physical and scan.dicom is None:
+                peak, unit = target_range.high - target_range.low, target_range.unit
+            else:
+                peak, unit = (65535.0, "levels") if scan.dicom else (scan.image.peak, "levels")
+            pipeline = partial(translate, loaded, options=options)
         chosen = resolve_group(loaded, options.group)
-        image = read_image(image_path)
         with _progress() as bar:
-            task = bar.add_task("orientations", total=len(chosen) + 1)
-            reports = check_equivariance(lambda px: restore(loaded, px, options).pixels, image.pixels, chosen,
-                                         image.peak, progress=lambda done, total: bar.update(task, completed=done))
+            bar_task = bar.add_task("orientations", total=len(chosen) + 1)
+            reports = check_equivariance(pipeline, pixels, chosen, peak,
+                                         progress=lambda done, total: bar.update(bar_task, completed=done))
     except EqdenoiseError as exc:
         _fail(str(exc) if str(exc).startswith(str(image_path)) else f"{image_path}: {exc}")
         raise typer.Exit(1) from None
     passed = all(r.max_abs_diff <= tolerance for r in reports)
     if as_json:
-        out.print_json(json.dumps({"input": str(image_path), "model": model, "method": method.value,
+        out.print_json(json.dumps({"input": str(image_path), "task": task.value, "model": model, "method": method.value,
                                    "group": chosen.name, "tolerance": tolerance, "passed": passed,
                                    "elements": [r.to_dict() for r in reports]}))
     else:
-        unit = "levels" if image.peak > 1 else "value"
         table = Table(title=f"{image_path}: {method.value} on {chosen.name}, tolerance {tolerance:g}")
         table.add_column("g")
         table.add_column(f"max |f(g·x) − g·f(x)| ({unit})", justify="right")

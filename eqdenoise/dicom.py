@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def read_dicom(path: Path) -> DicomSlice:
     if not path.is_file():
         raise EqdenoiseError(f"{path}: no such file")
     try:
-        dataset = pydicom.dcmread(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(path)
     except Exception as exc:
         raise EqdenoiseError(f"{path}: not a readable DICOM file ({_first_line(exc)})") from None
     if "PixelData" not in dataset:
@@ -70,7 +73,9 @@ def read_dicom(path: Path) -> DicomSlice:
         raise EqdenoiseError(f"{path}: {dataset.Columns}×{dataset.Rows} is larger than the "
                              f"{MAX_PIXELS // 1_000_000} megapixel limit")
     try:
-        stored = dataset.pixel_array
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stored = dataset.pixel_array
     except Exception as exc:
         syntax = dataset.file_meta.get("TransferSyntaxUID", "unknown transfer syntax")
         name = getattr(syntax, "name", str(syntax))
@@ -120,7 +125,8 @@ def write_dicom(source: DicomSlice, values: np.ndarray, path: Path, low: float, 
     dataset.PixelData = stored.astype("<u2").tobytes()
     dataset["PixelData"].VR = "OW"
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             dataset.save_as(tmp, enforce_file_format=True)
     except (OSError, ValueError, pydicom.errors.InvalidDicomError) as exc:
         raise EqdenoiseError(f"{path}: could not write DICOM output ({_first_line(exc)})") from None
@@ -129,4 +135,5 @@ def write_dicom(source: DicomSlice, values: np.ndarray, path: Path, low: float, 
 def _first_line(exc: Exception) -> str:
     """First line of an exception message, trimmed for a one-line error."""
     text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.split(". ")[0].rstrip(".")[:200]

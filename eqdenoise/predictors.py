@@ -1,9 +1,14 @@
-"""Turning a loaded network into the sampler contract, optionally averaged over a group (FA)."""
+"""Turning a loaded network into the sampler contract, optionally averaged over a group (FA) or tiled.
+
+Bridge networks see the state and the source stacked on the channel axis, so a group element, a
+tile or a pad acts on both together, as ``f(κx, κy) = κ f(x, y)`` requires.
+"""
 
 from __future__ import annotations
 
 import torch
 
+from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
 from .groups import Group
 from .samplers import EpsModel
@@ -20,13 +25,25 @@ def eps_predictor(model: Model) -> EpsModel:
     return predict
 
 
+def x0_predictor(model: Model) -> EpsModel:
+    """x0 prediction of a bridge network from the stacked (state, source) at bridge time t."""
+
+    def predict(z: torch.Tensor, t: float) -> torch.Tensor:
+        condition = BrownianBridge.condition(torch.tensor([t], dtype=torch.float32))
+        with torch.no_grad():
+            return torch.cat([model.network(item, condition) for item in z.split(1)])
+
+    return predict
+
+
 def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
     """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13."""
 
     def averaged(x: torch.Tensor, t: float) -> torch.Tensor:
-        total = torch.zeros_like(x)
+        total = None
         for g in group:
-            total += g.apply(predict(g.inverse().apply(x), t))
+            term = g.apply(predict(g.inverse().apply(x), t))
+            total = term if total is None else total + term
         return total / len(group)
 
     return averaged
@@ -53,10 +70,12 @@ def tiled(predict: EpsModel, tile: int, overlap: int) -> EpsModel:
         rows, cols = tile_spans(x.shape[-2], tile, overlap), tile_spans(x.shape[-1], tile, overlap)
         if len(rows) == 1 and len(cols) == 1:
             return predict(x, t)
-        out = torch.empty_like(x)
+        out = None
         for r0, r1, keep_r0, keep_r1 in rows:
             for c0, c1, keep_c0, keep_c1 in cols:
                 piece = predict(x[..., r0:r1, c0:c1].contiguous(), t)
+                if out is None:
+                    out = x.new_empty((*piece.shape[:-2], *x.shape[-2:]))
                 out[..., keep_r0:keep_r1, keep_c0:keep_c1] = piece[..., keep_r0 - r0:keep_r1 - r0, keep_c0 - c0:keep_c1 - c0]
         return out
 

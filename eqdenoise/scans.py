@@ -60,6 +60,16 @@ def read_scan(path: Path) -> Scan:
     return Scan(path=path, values=image.pixels, physical=image.peak == 1.0, image=image)
 
 
+def check_source_unit(scan: Scan, window: ValueRange) -> None:
+    """Refuse a DICOM slice whose unit is not the one the model's source range is in (e.g. MR into a CT model)."""
+    if scan.dicom is not None and window.unit != "image" and scan.dicom.unit != window.unit:
+        raise EqdenoiseError(f"{scan.path}: the model expects {window.unit} values, this DICOM slice holds "
+                             f"{scan.dicom.unit!r} ({scan.dicom.dataset.get('Modality', 'unknown modality')})")
+    if scan.physical and window.unit == "image":
+        raise EqdenoiseError(f"{scan.path}: {scan.kind} values are in physical units, but the model has no "
+                             "window for them; give an 8/16-bit image")
+
+
 def to_unit(scan: Scan, window: ValueRange) -> np.ndarray:
     """Values in the model's [0, 1] range: physical ones through ``window`` and clipped to it."""
     if not scan.physical:

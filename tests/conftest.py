@@ -98,3 +98,19 @@ def save_png(path: Path, pixels: np.ndarray) -> Path:
     values = np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)
     Image.fromarray(values[0] if values.shape[0] == 1 else values.transpose(1, 2, 0)).save(path)
     return path
+
+
+def ct_small_path() -> Path:
+    """pydicom's own 128×128 CT slice (patient 1CT1; held out from ct2pet-d4's training)."""
+    from pydicom.data import get_testdata_file
+
+    return Path(get_testdata_file("CT_small.dcm"))
+
+
+def ct_small_unit(crop: tuple[int, int] | None = None) -> np.ndarray:
+    """The CT_small slice through the CT window [-1000, 1000] HU, as (1, H, W) in [0, 1]."""
+    from eqdenoise.dicom import read_dicom
+
+    hu = read_dicom(ct_small_path()).values
+    unit = np.clip((hu - CT_WINDOW["low"]) / (CT_WINDOW["high"] - CT_WINDOW["low"]), 0, 1).astype(np.float32)
+    return np.ascontiguousarray(unit[:, : crop[0], : crop[1]]) if crop else unit

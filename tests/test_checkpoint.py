@@ -33,6 +33,12 @@ def test_bad_checkpoints_are_reported_by_name(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "mismatch.safetensors"), metadata={CONFIG_KEY: json.dumps(config)})
     bridge = write_tiny_checkpoint(tmp_path / "bridge.safetensors", task="bridge")
     two = write_tiny_checkpoint(tmp_path / "two.safetensors", channels=2)
+    bridge_config = read_config(bridge)
+    no_range = {k: v for k, v in bridge_config.items() if k != "source_range"}
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "norange.safetensors"), metadata={CONFIG_KEY: json.dumps(no_range)})
+    eps_bridge = dict(bridge_config, prediction="eps")
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "epsbridge.safetensors"),
+              metadata={CONFIG_KEY: json.dumps(eps_bridge)})
     odd_group = dict(config, group="c8")
     save_file({"w": torch.zeros(2)}, str(tmp_path / "c8.safetensors"), metadata={CONFIG_KEY: json.dumps(odd_group)})
     cases = {
@@ -45,6 +51,8 @@ def test_bad_checkpoints_are_reported_by_name(tmp_path):
         bridge: "'bridge' checkpoint, not a 'denoise'",
         two: "has 2 channels",
         tmp_path / "c8.safetensors": "unknown group 'c8'",
+        tmp_path / "norange.safetensors": "bridge checkpoint needs a source range",
+        tmp_path / "epsbridge.safetensors": "unsupported prediction target 'eps' for a bridge model",
     }
     for path, message in cases.items():
         with pytest.raises(EqdenoiseError, match=message) as info:

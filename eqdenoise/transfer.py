@@ -1,0 +1,94 @@
+"""The transfer task: translate a source image with a diffusion bridge, run in the source's canonical frame.
+
+Frames act on the source and the bridge state together; the whole sampler (padding, tiling, the
+start state, every noise draw) runs inside the frame, so the output is exactly equivariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .canon import canonical_frame, run_in_frame
+from .checkpoint import Model
+from .errors import EqdenoiseError
+from .groups import Group
+from .pipeline import METHODS, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
+from .predictors import frame_averaged, tiled, x0_predictor
+from .samplers import bridge_sample
+
+DEFAULT_STEPS = 10
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """Sampler settings: steps from source to target, η (0 deterministic after the first step), seed, method."""
+
+    steps: int = DEFAULT_STEPS
+    eta: float = 0.0
+    seed: int = 0
+    method: str = "canon"
+    group: str | None = None
+    tile: int | None = None
+
+    def check(self) -> None:
+        """Reject values outside their ranges."""
+        if self.method not in METHODS:
+            raise EqdenoiseError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.steps < 1 or self.steps > 1000:
+            raise EqdenoiseError(f"--steps must be between 1 and 1000, got {self.steps}")
+        if not 0.0 <= self.eta <= 1.0:
+            raise EqdenoiseError(f"--eta must be in [0, 1], got {self.eta}")
+        if self.tile is not None and self.tile != 0 and self.tile < 64:
+            raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {self.tile}")
+
+
+def translate(model: Model, source: np.ndarray, options: TransferOptions,
+              progress: ProgressFn | None = None) -> np.ndarray:
+    """Translate one source (C, H, W) in the model's [0, 1] range; exactly equivariant for ``canon`` and ``fa``."""
+    options.check()
+    if model.task != "bridge":
+        raise EqdenoiseError(f"{model.path}: this is a {model.task!r} checkpoint, not a bridge")
+    group = resolve_group(model, options.group)
+    y = torch.from_numpy(np.ascontiguousarray(source, dtype=np.float32)) * 2.0 - 1.0
+    if y.shape[0] != model.channels:
+        raise EqdenoiseError(f"the model translates {model.channels}-channel images, this one has {y.shape[0]}")
+    if not torch.isfinite(y).all():
+        raise EqdenoiseError("image contains NaN or infinite values")
+    tile = tile_size(options.tile, *y.shape[-2:])
+    check_memory(model, *y.shape[-2:], channels=2 * model.channels, tile=tile)
+    batch = y[None]
+    frame = canonical_frame(batch, group) if options.method != "none" else []
+    total = options.steps * max(1, len(frame))
+    done = [0]
+
+    def on_step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    def pipeline(canonical: torch.Tensor) -> torch.Tensor:
+        return _translate_canonical(model, canonical, options, group, tile, on_step)
+
+    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group, frame)
+    return ((out[0] + 1.0) / 2.0).numpy()
+
+
+def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions, group: Group, tile: int,
+                         on_step: Callable[[], None]) -> torch.Tensor:
+    """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
+    generator = torch.Generator().manual_seed(options.seed)
+    padded, (h, w) = pad_to_multiple(y, model.network.stride)
+    predict = x0_predictor(model)
+    if tile:
+        stride = model.network.stride
+        predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
+    if options.method == "fa":
+        predict = frame_averaged(predict, group)
+    result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
+                           options.steps, options.eta, generator, on_step)
+    return result[..., :h, :w].contiguous()

@@ -1,0 +1,90 @@
+"""Transfer with a bridge: bit-exact equivariance of canon and fa, sampler options, and clear errors."""
+
+import numpy as np
+import pytest
+
+from conftest import ct_small_unit, random_image
+from eqdenoise.errors import EqdenoiseError
+from eqdenoise.groups import GROUPS
+from eqdenoise.transfer import TransferOptions, translate
+
+SETTINGS = {
+    "one-step": dict(steps=1),
+    "eta0-4steps": dict(steps=4, eta=0.0),
+    "eta1-3steps": dict(steps=3, eta=1.0),
+}
+
+
+def images():
+    return {
+        "random-13x21": random_image(1, 13, 21, seed=1),
+        "ct-real-40x56": ct_small_unit(crop=(40, 56)),
+        "ct-real-square-48": ct_small_unit(crop=(48, 48)),
+    }
+
+
+def assert_equivariant(model, pixels, options, group_name):
+    reference = translate(model, pixels, options)
+    for g in GROUPS[group_name]:
+        moved = translate(model, g.apply(pixels), options)
+        np.testing.assert_array_equal(moved, g.apply(reference), err_msg=g.label)
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("setting", list(SETTINGS))
+@pytest.mark.parametrize("image", list(images()))
+def test_bridge_is_bit_exact_on_d4(tiny_bridge, method, setting, image):
+    assert_equivariant(tiny_bridge, images()[image], TransferOptions(method=method, seed=5, **SETTINGS[setting]), "d4")
+
+
+@pytest.mark.parametrize("group", ["trivial", "flip", "c4"])
+def test_subgroups_are_bit_exact(tiny_bridge, group):
+    assert_equivariant(tiny_bridge, random_image(1, 9, 14, seed=4), TransferOptions(group=group, steps=3, eta=1.0), group)
+
+
+def test_tiled_transfer_is_bit_exact(tiny_bridge):
+    pixels = random_image(1, 150, 130, seed=6)
+    options = TransferOptions(steps=2, eta=1.0, tile=64)
+    assert_equivariant(tiny_bridge, pixels, options, "d4")
+    untiled = translate(tiny_bridge, pixels, TransferOptions(steps=2, eta=1.0, tile=0))
+    assert untiled.shape == pixels.shape
+
+
+def test_plain_network_is_not_equivariant(tiny_bridge):
+    pixels = ct_small_unit(crop=(40, 56))
+    options = TransferOptions(method="none", steps=2)
+    reference = translate(tiny_bridge, pixels, options)
+    worst = max(np.abs(translate(tiny_bridge, g.apply(pixels), options) - g.apply(reference)).max()
+                for g in GROUPS["d4"])
+    assert worst > 1e-3
+
+
+def test_seed_and_eta_change_the_sample_but_not_its_range(tiny_bridge):
+    pixels = random_image(1, 24, 24, seed=8)
+    a = translate(tiny_bridge, pixels, TransferOptions(steps=3, seed=1))
+    assert np.array_equal(a, translate(tiny_bridge, pixels, TransferOptions(steps=3, seed=1)))
+    assert not np.array_equal(a, translate(tiny_bridge, pixels, TransferOptions(steps=3, seed=2)))
+    assert a.min() >= 0.0 and a.max() <= 1.0
+
+
+def test_progress_counts_every_step_of_every_frame_element(tiny_bridge):
+    calls = []
+    translate(tiny_bridge, random_image(1, 16, 16, seed=3), TransferOptions(steps=3),
+              progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1][0] == calls[-1][1] and calls[-1][1] % 3 == 0
+
+
+@pytest.mark.parametrize("pixels, options, message", [
+    (random_image(3, 16, 16), TransferOptions(), "translates 1-channel images, this one has 3"),
+    (np.full((1, 16, 16), np.nan, np.float32), TransferOptions(), "NaN"),
+    (random_image(1, 16, 16), TransferOptions(steps=0), "--steps"),
+    (random_image(1, 16, 16), TransferOptions(method="wt"), "unknown method"),
+])
+def test_bad_inputs_are_reported(tiny_bridge, pixels, options, message):
+    with pytest.raises(EqdenoiseError, match=message):
+        translate(tiny_bridge, pixels, options)
+
+
+def test_a_denoiser_is_not_a_bridge(tiny_gray):
+    with pytest.raises(EqdenoiseError, match="not a bridge"):
+        translate(tiny_gray, random_image(1, 16, 16), TransferOptions())
