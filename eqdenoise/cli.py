@@ -19,7 +19,7 @@ from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
 from .imageio import check_output, read_image, write_image
 from .registry import manifest, models_dir, resolve_model
-from .scans import ValueRange, check_source_unit, read_scan, to_unit, write_scan
+from .scans import ValueRange, check_scan_output, check_source_unit, read_scan, to_unit, write_scan
 from .transfer import DEFAULT_STEPS, TransferOptions, translate
 from .verify import check_equivariance
 
@@ -209,6 +209,7 @@ def transfer(
             try:
                 check_output(source, target, overwrite)
                 scan = read_scan(source)
+                check_scan_output(scan, target, overwrite)
                 check_source_unit(scan, source_range)
                 result = translate(loaded, to_unit(scan, source_range), options,
                                    progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dicom import DicomSlice, is_dicom, read_dicom, write_dicom
+from .dicom import DICOM_SUFFIXES, DicomSlice, is_dicom, read_dicom, write_dicom
 from .errors import EqdenoiseError
 from .imageio import LoadedImage, check_output, image_files, read_image, write_image
 
@@ -82,12 +82,19 @@ def from_unit(unit_values: np.ndarray, window: ValueRange) -> np.ndarray:
     return (window.low + unit_values.astype(np.float64) * (window.high - window.low)).astype(np.float32)
 
 
+def check_scan_output(source: Scan, path: Path, overwrite: bool) -> None:
+    """The output rules of ``check_output``, and a DICOM result only under a DICOM name."""
+    check_output(source.path, path, overwrite, None if source.dicom else source.image.format)
+    if source.dicom is not None and Path(path).suffix.lower() not in DICOM_SUFFIXES:
+        raise EqdenoiseError(f"{path}: the output keeps the input's format (DICOM); give it a .dcm extension")
+
+
 def write_scan(source: Scan, unit_values: np.ndarray, path: Path, window: ValueRange, description: str,
                overwrite: bool = False) -> None:
     """Write a result in the source's form: DICOM series, float TIFF in physical units, or a windowed image."""
     path = Path(path)
     if source.dicom is not None:
-        check_output(source.path, path, overwrite)
+        check_scan_output(source, path, overwrite)
         write_dicom(source.dicom, from_unit(unit_values[0], window), path, window.low, window.high, window.unit,
                     description)
     elif source.physical:
@@ -99,7 +106,7 @@ def write_scan(source: Scan, unit_values: np.ndarray, path: Path, window: ValueR
 def scan_files(folder: Path) -> list[Path]:
     """Image and DICOM files directly inside a folder, sorted by name."""
     folder = Path(folder)
-    dicoms = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".dcm", ".dicom")]
+    dicoms = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DICOM_SUFFIXES]
     return sorted(image_files(folder) + dicoms)
 
 

@@ -127,3 +127,11 @@ def test_verify_transfer_rejects_denoise_options(tmp_path, tiny_bridge_path):
 def test_read_dicom_reports_missing_files():
     with pytest.raises(EqdenoiseError, match="no such file"):
         read_dicom("/nonexistent/x.dcm")
+
+
+def test_dicom_results_keep_a_dicom_name(tmp_path, tiny_bridge_path):
+    source = tmp_path / "s.dcm"
+    source.write_bytes(ct_small_path().read_bytes())
+    result = runner.invoke(app, ["transfer", str(source), "-m", str(tiny_bridge_path), "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 1 and "give it a .dcm extension" in result.output
+    assert not (tmp_path / "s.png").exists()

@@ -88,3 +88,11 @@ def test_bad_inputs_are_reported(tiny_bridge, pixels, options, message):
 def test_a_denoiser_is_not_a_bridge(tiny_gray):
     with pytest.raises(EqdenoiseError, match="not a bridge"):
         translate(tiny_gray, random_image(1, 16, 16), TransferOptions())
+
+
+def test_image_too_large_for_memory_is_refused(tiny_bridge, monkeypatch):
+    import eqdenoise.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
+    with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
+        translate(tiny_bridge, random_image(1, 64, 64), TransferOptions())
