@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from functools import partial
 from pathlib import Path
@@ -107,6 +108,36 @@ def _output_paths(inputs: list[Path], output: Optional[Path], tag: str = "denois
     return [output]
 
 
+StepProgress = Callable[[int, int], None]
+
+
+def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
+               process: Callable[[Path, Path, StepProgress], str]) -> None:
+    """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed."""
+    failures = 0
+    with _progress() as bar:
+        files = bar.add_task("files", total=len(inputs))
+        for source, target in zip(inputs, targets, strict=True):
+            step_task = bar.add_task(f"  {source.name}", total=None)
+            try:
+                check_output(source, target, overwrite)
+                detail = process(source, target,
+                                 lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
+                out.print(f"{source} → {target}{detail}")
+            except EqdenoiseError as exc:
+                failures += 1
+                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
+                      else f"{source}: {exc}")
+            except MemoryError:
+                failures += 1
+                _fail(f"{source}: not enough memory to process this image")
+            bar.remove_task(step_task)
+            bar.advance(files)
+    if failures:
+        _fail(f"{failures} of {len(inputs)} file(s) failed")
+        raise typer.Exit(1)
+
+
 def _fail(message: str) -> None:
     """One error line on stderr (through sys.stderr, so it lands above a live progress display)."""
     sys.stderr.write(f"error: {message}\n")
@@ -139,32 +170,15 @@ def denoise(
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
-    failures = 0
-    with _progress() as bar:
-        files = bar.add_task("files", total=len(inputs))
-        for source, target in zip(inputs, targets, strict=True):
-            step_task = bar.add_task(f"  {source.name}", total=None)
-            try:
-                check_output(source, target, overwrite)
-                image = read_image(source)
-                check_output(source, target, overwrite, image.format)
-                result = restore(loaded, image.pixels, options,
-                                 progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
-                write_image(image, result.pixels, target, overwrite=overwrite)
-                detail = "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
-                out.print(f"{source} → {target}{detail}")
-            except EqdenoiseError as exc:
-                failures += 1
-                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
-                      else f"{source}: {exc}")
-            except MemoryError:
-                failures += 1
-                _fail(f"{source}: not enough memory to process this image")
-            bar.remove_task(step_task)
-            bar.advance(files)
-    if failures:
-        _fail(f"{failures} of {len(inputs)} file(s) failed")
-        raise typer.Exit(1)
+
+    def process(source: Path, target: Path, progress: StepProgress) -> str:
+        image = read_image(source)
+        check_output(source, target, overwrite, image.format)
+        result = restore(loaded, image.pixels, options, progress=progress)
+        write_image(image, result.pixels, target, overwrite=overwrite)
+        return "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
+
+    _run_batch(inputs, targets, overwrite, process)
 
 
 @app.command()
@@ -201,32 +215,16 @@ def transfer(
         raise typer.Exit(1) from None
     source_range, target_range = (ValueRange.from_config(loaded.config[k]) for k in ("source_range", "data_range"))
     description = f"eqdenoise {Path(model).stem}: {loaded.config['modalities'].get('source', 'source')} to {target_name}"
-    failures = 0
-    with _progress() as bar:
-        files = bar.add_task("files", total=len(inputs))
-        for source, target in zip(inputs, targets, strict=True):
-            step_task = bar.add_task(f"  {source.name}", total=None)
-            try:
-                check_output(source, target, overwrite)
-                scan = read_scan(source)
-                check_scan_output(scan, target, overwrite)
-                check_source_unit(scan, source_range)
-                result = translate(loaded, to_unit(scan, source_range), options,
-                                   progress=lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
-                write_scan(scan, result, target, target_range, description, overwrite=overwrite)
-                out.print(f"{source} → {target}")
-            except EqdenoiseError as exc:
-                failures += 1
-                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
-                      else f"{source}: {exc}")
-            except MemoryError:
-                failures += 1
-                _fail(f"{source}: not enough memory to process this image")
-            bar.remove_task(step_task)
-            bar.advance(files)
-    if failures:
-        _fail(f"{failures} of {len(inputs)} file(s) failed")
-        raise typer.Exit(1)
+
+    def process(source: Path, target: Path, progress: StepProgress) -> str:
+        scan = read_scan(source)
+        check_scan_output(scan, target, overwrite)
+        check_source_unit(scan, source_range)
+        result = translate(loaded, to_unit(scan, source_range), options, progress=progress)
+        write_scan(scan, result, target, target_range, description, overwrite=overwrite)
+        return ""
+
+    _run_batch(inputs, targets, overwrite, process)
 
 
 def _restored_pixels(model, options: DenoiseOptions, pixels):
@@ -329,6 +327,22 @@ def list_models() -> None:
     out.print(table)
 
 
+def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path]) -> None:
+    """Run a training with a progress bar and report where the checkpoint went."""
+    from .train import run_training
+
+    try:
+        with _progress() as bar:
+            task = bar.add_task("training", total=settings.steps)
+            record = run_training(settings, resume=resume, minutes=minutes, state=state,
+                                  progress=lambda step, total, loss: bar.update(
+                                      task, completed=step, description=f"training (loss {loss:.4f})"))
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"wrote {settings.out} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+
+
 @train_app.command("denoiser")
 def train_denoiser_command(
     data: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of training images (PNG, JPEG, TIFF).")],
@@ -349,23 +363,14 @@ def train_denoiser_command(
                                                   "Default: NAME.state.safetensors beside --out.")] = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
-    from .train import TrainSettings, train_denoiser
+    from .train import TrainSettings
 
     if channels not in (1, 3) or patch % 4:
         _fail("--channels must be 1 or 3 and --patch a multiple of 4")
         raise typer.Exit(1)
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
                              steps=steps, batch=batch, patch=patch, lr=lr, seed=seed, save_every=save_every)
-    try:
-        with _progress() as bar:
-            task = bar.add_task("training", total=steps)
-            record = train_denoiser(settings, resume=resume, minutes=minutes, state=state,
-                                    progress=lambda step, total, loss: bar.update(
-                                        task, completed=step, description=f"training (loss {loss:.4f})"))
-    except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
-    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+    _train(settings, resume, minutes, state)
 
 
 @train_app.command("bridge")
@@ -401,7 +406,7 @@ def train_bridge_command(
                                                   "Default: NAME.state.safetensors beside --out.")] = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
-    from .train import TrainSettings, train_denoiser
+    from .train import TrainSettings
 
     if patch % 4:
         _fail("--patch must be a multiple of 4")
@@ -417,16 +422,7 @@ def train_bridge_command(
                              lr=lr, seed=seed, save_every=save_every, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
                              modalities={"source": source_modality, "target": target_modality})
-    try:
-        with _progress() as bar:
-            task = bar.add_task("training", total=steps)
-            record = train_denoiser(settings, resume=resume, minutes=minutes, state=state,
-                                    progress=lambda step, total, loss: bar.update(
-                                        task, completed=step, description=f"training (loss {loss:.4f})"))
-    except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
-    out.print(f"wrote {out_path} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+    _train(settings, resume, minutes, state)
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,7 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
 from .noise_level import estimate_sigma
-from .pipeline import METHODS, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
+from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
 from .predictors import eps_predictor, frame_averaged, tiled
 from .samplers import ddim_sample
 
@@ -21,22 +21,14 @@ ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class DenoiseOptions:
+class DenoiseOptions(SamplerOptions):
     """How to restore: known σ (0–255 scale), ``"auto"`` σ, or an SDEdit strength; sampler settings."""
 
     sigma: float | str | None = "auto"
     strength: float | None = None
-    steps: int = 1
-    eta: float = 0.0
-    seed: int = 0
-    method: str = "canon"
-    group: str | None = None
-    tile: int | None = None
 
     def check(self) -> None:
         """Reject option combinations and values outside their ranges."""
-        if self.method not in METHODS:
-            raise EqdenoiseError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.strength is not None and self.sigma is not None:
             raise EqdenoiseError("give either --sigma or --strength, not both")
         if self.strength is not None and not 0.0 < self.strength <= 1.0:
@@ -45,12 +37,7 @@ class DenoiseOptions:
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {self.sigma!r}")
         if isinstance(self.sigma, (int, float)) and not 0.0 < self.sigma <= 255.0:
             raise EqdenoiseError(f"--sigma must be in (0, 255] on the 0–255 scale, got {self.sigma}")
-        if self.steps < 1 or self.steps > 1000:
-            raise EqdenoiseError(f"--steps must be between 1 and 1000, got {self.steps}")
-        if not 0.0 <= self.eta <= 1.0:
-            raise EqdenoiseError(f"--eta must be in [0, 1], got {self.eta}")
-        if self.tile is not None and self.tile != 0 and self.tile < 64:
-            raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {self.tile}")
+        super().check()
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,34 @@ from .groups import Group, get_group
 METHODS = ("canon", "fa", "none")
 BYTES_PER_PIXEL_PER_WIDTH = 45
 AUTO_TILE, AUTO_TILE_ABOVE, TILE_OVERLAP = 512, 1024 * 1024, 48
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile side."""
+
+    steps: int = 1
+    eta: float = 0.0
+    seed: int = 0
+    method: str = "canon"
+    group: str | None = None
+    tile: int | None = None
+
+    def check(self) -> None:
+        """Reject values outside their ranges."""
+        check_sampler_options(self.method, self.steps, self.eta, self.tile)
+
+
+def check_sampler_options(method: str, steps: int, eta: float, tile: int | None) -> None:
+    """Reject a method, step count, η or tile size outside what the samplers accept."""
+    if method not in METHODS:
+        raise EqdenoiseError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if steps < 1 or steps > 1000:
+        raise EqdenoiseError(f"--steps must be between 1 and 1000, got {steps}")
+    if not 0.0 <= eta <= 1.0:
+        raise EqdenoiseError(f"--eta must be in [0, 1], got {eta}")
+    if tile is not None and tile != 0 and tile < 64:
+        raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {tile}")
 
 
 def resolve_group(model: Model, name: str | None) -> Group:

@@ -178,7 +178,7 @@ def _checkpoint_config(settings: TrainSettings, schedule, record: dict) -> dict:
                        schedule=schedule, training=record)
 
 
-def train_denoiser(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
+def run_training(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
                    progress: ProgressFn | None = None, pause_at: int | None = None,
                    state: Path | None = None) -> dict:
     """Train (or resume) a denoiser or, with ``settings.task == "bridge"``, a bridge; returns the training record.

@@ -16,7 +16,7 @@ from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
-from .pipeline import METHODS, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
+from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
 from .predictors import frame_averaged, tiled, x0_predictor
 from .samplers import bridge_sample
 
@@ -25,26 +25,10 @@ ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
-class TransferOptions:
+class TransferOptions(SamplerOptions):
     """Sampler settings: steps from source to target, η (0 deterministic after the first step), seed, method."""
 
     steps: int = DEFAULT_STEPS
-    eta: float = 0.0
-    seed: int = 0
-    method: str = "canon"
-    group: str | None = None
-    tile: int | None = None
-
-    def check(self) -> None:
-        """Reject values outside their ranges."""
-        if self.method not in METHODS:
-            raise EqdenoiseError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.steps < 1 or self.steps > 1000:
-            raise EqdenoiseError(f"--steps must be between 1 and 1000, got {self.steps}")
-        if not 0.0 <= self.eta <= 1.0:
-            raise EqdenoiseError(f"--eta must be in [0, 1], got {self.eta}")
-        if self.tile is not None and self.tile != 0 and self.tile < 64:
-            raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {self.tile}")
 
 
 def translate(model: Model, source: np.ndarray, options: TransferOptions,

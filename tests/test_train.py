@@ -12,7 +12,7 @@ from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
 from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.train import TrainSettings, learning_rate, state_path, train_denoiser
+from eqdenoise.train import TrainSettings, learning_rate, run_training, state_path
 
 
 @pytest.fixture()
@@ -33,12 +33,12 @@ def settings(folder, out, steps):
 def test_train_resume_and_use(folder, tmp_path):
     out = tmp_path / "m.safetensors"
     losses = []
-    record = train_denoiser(settings(folder, out, 4), progress=lambda s, t, loss: losses.append(loss))
+    record = run_training(settings(folder, out, 4), progress=lambda s, t, loss: losses.append(loss))
     assert record["steps_done"] == 4 and len(losses) == 4 and all(np.isfinite(losses))
     assert state_path(out).is_file()
     first = load_model(out, task="denoise")
     assert first.config["training"]["steps_done"] == 4 and first.group == "d4"
-    record = train_denoiser(settings(folder, out, 6), resume=True)
+    record = run_training(settings(folder, out, 6), resume=True)
     assert record["steps_done"] == 6
     log = [json.loads(line) for line in out.with_name("m.log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [2, 4, 6]
@@ -50,9 +50,9 @@ def test_train_resume_and_use(folder, tmp_path):
 
 def test_resume_is_the_same_as_training_straight_through(folder, tmp_path):
     straight, split = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
-    train_denoiser(settings(folder, straight, 4))
-    assert train_denoiser(settings(folder, split, 4), pause_at=3)["steps_done"] == 3
-    train_denoiser(settings(folder, split, 4), resume=True)
+    run_training(settings(folder, straight, 4))
+    assert run_training(settings(folder, split, 4), pause_at=3)["steps_done"] == 3
+    run_training(settings(folder, split, 4), resume=True)
     for a, b in zip(load_model(straight).network.parameters(), load_model(split).network.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
 
@@ -60,13 +60,13 @@ def test_resume_is_the_same_as_training_straight_through(folder, tmp_path):
 def test_training_errors(tmp_path, folder):
     (tmp_path / "empty").mkdir()
     with pytest.raises(EqdenoiseError, match="no PNG, JPEG or TIFF"):
-        train_denoiser(settings(tmp_path / "empty", tmp_path / "m.safetensors", 2))
+        run_training(settings(tmp_path / "empty", tmp_path / "m.safetensors", 2))
     with pytest.raises(EqdenoiseError, match="no training state"):
-        train_denoiser(settings(folder, tmp_path / "new.safetensors", 2), resume=True)
+        run_training(settings(folder, tmp_path / "new.safetensors", 2), resume=True)
     big = settings(folder, tmp_path / "m.safetensors", 2)
     big.patch = 64
     with pytest.raises(EqdenoiseError, match="smaller than the 64-pixel"):
-        train_denoiser(big)
+        run_training(big)
 
 
 def test_learning_rate_warms_up_and_decays():

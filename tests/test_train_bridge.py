@@ -10,7 +10,7 @@ from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.petsim import PetSimulator
-from eqdenoise.train import TrainSettings, train_denoiser
+from eqdenoise.train import TrainSettings, run_training
 
 runner = CliRunner()
 
@@ -69,13 +69,13 @@ def test_train_bridge_command_then_transfer(pairs, tmp_path):
 def test_bridge_training_lowers_the_loss_and_resumes_exactly(pairs, tmp_path):
     source, target = pairs
     losses = []
-    train_denoiser(bridge_settings(source, target, tmp_path / "long.safetensors", 40, lr=3e-3),
+    run_training(bridge_settings(source, target, tmp_path / "long.safetensors", 40, lr=3e-3),
                    progress=lambda s, t, loss: losses.append(loss))
     assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:5])
     straight, split = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
-    train_denoiser(bridge_settings(source, target, straight, 4))
-    train_denoiser(bridge_settings(source, target, split, 4), pause_at=3)
-    train_denoiser(bridge_settings(source, target, split, 4), resume=True)
+    run_training(bridge_settings(source, target, straight, 4))
+    run_training(bridge_settings(source, target, split, 4), pause_at=3)
+    run_training(bridge_settings(source, target, split, 4), resume=True)
     for a, b in zip(load_model(straight).network.parameters(), load_model(split).network.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
 
@@ -83,7 +83,7 @@ def test_bridge_training_lowers_the_loss_and_resumes_exactly(pairs, tmp_path):
 def test_regression_baseline_trains_at_the_source_end_only(pairs, tmp_path):
     source, target = pairs
     out = tmp_path / "reg.safetensors"
-    train_denoiser(bridge_settings(source, target, out, 2, regression=True))
+    run_training(bridge_settings(source, target, out, 2, regression=True))
     assert load_model(out, task="bridge").config["training"]["settings"]["regression"] is True
 
 
@@ -91,11 +91,11 @@ def test_pairing_errors(pairs, tmp_path):
     source, target = pairs
     (target / "case0.png").rename(target / "other.png")
     with pytest.raises(EqdenoiseError, match="no partner for case0, other"):
-        train_denoiser(bridge_settings(source, target, tmp_path / "m.safetensors", 2))
+        run_training(bridge_settings(source, target, tmp_path / "m.safetensors", 2))
     (target / "other.png").rename(target / "case0.png")
     Image.fromarray(np.zeros((40, 40), np.uint16)).save(target / "case1.png")
     with pytest.raises(EqdenoiseError, match="sizes differ"):
-        train_denoiser(bridge_settings(source, target, tmp_path / "m.safetensors", 2))
+        run_training(bridge_settings(source, target, tmp_path / "m.safetensors", 2))
 
 
 def test_physical_sources_need_a_window(pairs, tmp_path):
