@@ -327,6 +327,19 @@ def list_models() -> None:
     out.print(table)
 
 
+TrainOutOpt = Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
+                                           "resumable state goes beside it as NAME.state.safetensors.")]
+TrainGroupOpt = Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")]
+WidthOpt = Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")]
+LrOpt = Annotated[float, typer.Option(help="Peak learning rate of AdamW.")]
+TrainSeedOpt = Annotated[int, typer.Option(help="Seed of all random draws.")]
+SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")]
+MinutesOpt = Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state.")]
+StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
+                                                  "Default: NAME.state.safetensors beside --out.")]
+
+
 def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path]) -> None:
     """Run a training with a progress bar and report where the checkpoint went."""
     from .train import run_training
@@ -346,21 +359,19 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
 @train_app.command("denoiser")
 def train_denoiser_command(
     data: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of training images (PNG, JPEG, TIFF).")],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
-                                           "resumable state goes beside it as NAME.state.safetensors.")],
-    group: Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")] = GroupName.d4,
+    out_path: TrainOutOpt,
+    group: TrainGroupOpt = GroupName.d4,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
-    width: Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")] = 32,
+    width: WidthOpt = 32,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
-    lr: Annotated[float, typer.Option(help="Peak learning rate of AdamW.")] = 5e-4,
-    seed: Annotated[int, typer.Option(help="Seed of all random draws.")] = 0,
-    save_every: Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")] = 250,
-    minutes: Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the saved training state.")] = False,
-    state: Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
-                                                  "Default: NAME.state.safetensors beside --out.")] = None,
+    lr: LrOpt = 5e-4,
+    seed: TrainSeedOpt = 0,
+    save_every: SaveEveryOpt = 250,
+    minutes: MinutesOpt = None,
+    resume: ResumeOpt = False,
+    state: StateOpt = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
     from .train import TrainSettings
@@ -378,8 +389,7 @@ def train_bridge_command(
     source: Annotated[Path, typer.Option(help="Folder of source images (e.g. CT): DICOM, PNG, TIFF.")],
     target: Annotated[Path, typer.Option(help="Folder of target images (e.g. PET), matched to the sources "
                                          "by file name without extension.")],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
-                                           "resumable state goes beside it as NAME.state.safetensors.")],
+    out_path: TrainOutOpt,
     source_window: Annotated[Optional[tuple[float, float]], typer.Option(
         metavar="LOW HIGH", help="Physical range of the sources mapped onto the model's range, e.g. -1000 1000 "
         "for CT in HU. Needed for DICOM and float TIFF; 8/16-bit images are taken as already windowed.")] = None,
@@ -389,21 +399,20 @@ def train_bridge_command(
     target_unit: Annotated[str, typer.Option(help="Name of the targets' unit, stored in the checkpoint.")] = "a.u.",
     source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = "CT",
     target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
-    group: Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")] = GroupName.d4,
-    width: Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")] = 32,
+    group: TrainGroupOpt = GroupName.d4,
+    width: WidthOpt = 32,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
     batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
-    lr: Annotated[float, typer.Option(help="Peak learning rate of AdamW.")] = 5e-4,
+    lr: LrOpt = 5e-4,
     beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = 1.0,
     regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
                                              "(the baseline the bridge is compared against).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of all random draws.")] = 0,
-    save_every: Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")] = 250,
-    minutes: Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the saved training state.")] = False,
-    state: Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
-                                                  "Default: NAME.state.safetensors beside --out.")] = None,
+    seed: TrainSeedOpt = 0,
+    save_every: SaveEveryOpt = 250,
+    minutes: MinutesOpt = None,
+    resume: ResumeOpt = False,
+    state: StateOpt = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
     from .train import TrainSettings
