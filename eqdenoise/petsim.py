@@ -60,4 +60,5 @@ class PetSimulator:
 
     def to_config(self) -> dict:
         """Parameters and tissue table, for model cards and checkpoint records."""
-        return {**asdict(self), "tissues": [{"class": c, "below_hu": b, "activity": a} for c, b, a in TISSUES]}
+        return {**asdict(self), "tissues": [{"class": c, "below_hu": b if math.isfinite(b) else None, "activity": a}
+                                       for c, b, a in TISSUES]}
