@@ -340,6 +340,11 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
                                                   "Default: NAME.state.safetensors beside --out.")]
 
 
+EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of the shipped weights (bias-corrected); "
+                                       "0 ships the raw weights at the end of the cosine decay. Resuming a finished "
+                                       "run with another value rewrites the checkpoint.")]
+
+
 def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path]) -> None:
     """Run a training with a progress bar and report where the checkpoint went."""
     from .train import run_training
@@ -367,6 +372,7 @@ def train_denoiser_command(
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
     lr: LrOpt = 5e-4,
+    ema: EmaOpt = 0.999,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -380,7 +386,7 @@ def train_denoiser_command(
         _fail("--channels must be 1 or 3 and --patch a multiple of 4")
         raise typer.Exit(1)
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
-                             steps=steps, batch=batch, patch=patch, lr=lr, seed=seed, save_every=save_every)
+                             steps=steps, batch=batch, patch=patch, lr=lr, ema=ema, seed=seed, save_every=save_every)
     _train(settings, resume, minutes, state)
 
 
@@ -405,6 +411,7 @@ def train_bridge_command(
     batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
     lr: LrOpt = 5e-4,
+    ema: EmaOpt = 0.999,
     beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = 1.0,
     regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
                                              "(the baseline the bridge is compared against).")] = False,
@@ -428,7 +435,7 @@ def train_bridge_command(
             raise typer.Exit(1)
     settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
-                             lr=lr, seed=seed, save_every=save_every, source_range=windows[0],
+                             lr=lr, ema=ema, seed=seed, save_every=save_every, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
                              modalities={"source": source_modality, "target": target_modality})
     _train(settings, resume, minutes, state)

@@ -199,6 +199,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         images = load_training_images(Path(settings.data), settings.channels, settings.patch)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
+    initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings.lr, weight_decay=1e-4)
@@ -208,6 +209,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
     log_path = state.with_name(state.name.removesuffix(".state.safetensors").removesuffix(".safetensors") + ".log.jsonl")
     started, running, count = time.time(), 0.0, 0
+    if step >= settings.steps:
+        _save_checkpoint(settings, schedule, network, ema, initial, _record(settings, step, seconds, len(images)))
     network.train()
     while step < settings.steps:
         lr = learning_rate(step, settings)
@@ -231,7 +234,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         out_of_time = (minutes is not None and time.time() - started > 60 * minutes) or step == pause_at
         if step % settings.save_every == 0 or step == settings.steps or out_of_time:
             record = _record(settings, step, elapsed, len(images))
-            save_model(ema, _checkpoint_config(settings, schedule, record), out)
+            _save_checkpoint(settings, schedule, network, ema, initial, record)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
             with open(log_path, "a") as log:
                 log.write(json.dumps({"step": step, "loss": running / count, "lr": lr,
@@ -240,6 +243,21 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         if out_of_time:
             break
     return _record(settings, step, seconds + time.time() - started, len(images))
+
+
+def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:
+    """Write the shippable weights: the EMA with its start-up bias removed, or the raw weights if ``ema`` is 0.
+
+    The EMA after n steps still holds ``ema**n`` of the initial weights; dividing that share out
+    (as Adam does for its moments) leaves a proper weighted average of the trained weights.
+    """
+    weights = network.state_dict()
+    if settings.ema > 0:
+        share = settings.ema ** record["steps_done"]
+        weights = {key: (value - share * initial[key]) / (1.0 - share) for key, value in ema.state_dict().items()}
+    export = build_network(settings.architecture())
+    export.load_state_dict(weights)
+    save_model(export, _checkpoint_config(settings, schedule, record), Path(settings.out))
 
 
 def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -> dict:

@@ -106,3 +106,21 @@ def test_physical_sources_need_a_window(pairs, tmp_path):
     result = runner.invoke(app, ["train", "bridge", "--source", str(source), "--target", str(target),
                                  "--out", str(tmp_path / "m.safetensors"), "--source-window", "5", "1"])
     assert result.exit_code == 1 and "HIGH must be above LOW" in result.output
+
+
+def test_shipped_weights_are_bias_corrected_ema_or_raw(pairs, tmp_path):
+    from safetensors import safe_open
+
+    from eqdenoise.train import state_path
+
+    source, target = pairs
+    out = tmp_path / "m.safetensors"
+    run_training(bridge_settings(source, target, out, 4, lr=3e-3))
+    with safe_open(str(state_path(out)), "pt") as handle:
+        raw = {k[6:]: handle.get_tensor(k) for k in handle.keys() if k.startswith("model.")}
+    out_layer = load_model(out).network.conv_out.weight
+    assert out_layer.abs().mean() > 0.2 * raw["conv_out.weight"].abs().mean()
+    run_training(bridge_settings(source, target, out, 4, ema=0.0), resume=True)
+    for key, value in load_model(out).network.state_dict().items():
+        assert torch.equal(value, raw[key])
+    assert load_model(out).config["training"]["settings"]["ema"] == 0.0
