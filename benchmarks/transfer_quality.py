@@ -38,9 +38,10 @@ TARGET_HIGH = 2.0
 def metrics(result: np.ndarray, target: np.ndarray, mean: np.ndarray) -> dict:
     """L1, PSNR and SSIM against the simulated target, PSNR against the noiseless mean; all on [0, 1]."""
     diff = result.astype(np.float64) - target
+    to_mean = np.mean((result.astype(np.float64) - mean) ** 2)
     return {"l1": float(np.abs(diff).mean()), "psnr": float(-10 * np.log10(np.mean(diff**2))),
             "ssim": float(structural_similarity(target, result.astype(np.float64), data_range=1.0)),
-            "psnr_mean": float(-10 * np.log10(np.mean((result.astype(np.float64) - mean) ** 2)))}
+            "psnr_mean": float(-10 * np.log10(to_mean)) if to_mean > 0 else float("nan")}
 
 
 def orientation_error(run, source: np.ndarray) -> float:
@@ -96,7 +97,8 @@ def main() -> None:
     for label, method, steps, per_slice, seconds, error in rows:
         avg = {k: np.mean([m[k] for m in per_slice.values()]) for k in ("l1", "psnr", "ssim", "psnr_mean")}
         cells = [label, method, str(steps or "—"), f"{avg['l1']:.4f}", f"{avg['psnr']:.2f}", f"{avg['ssim']:.4f}",
-                 f"{avg['psnr_mean']:.2f}", *(f"{per_slice[n]['ssim']:.4f}" for n in names),
+                 f"{avg['psnr_mean']:.2f}" if np.isfinite(avg["psnr_mean"]) else "—",
+                 *(f"{per_slice[n]['ssim']:.4f}" for n in names),
                  f"{seconds:.1f}" if seconds else "—", f"{error:g}" if label != rows[-1][0] else "—"]
         print("| " + " | ".join(cells) + " |")
     print("\nSPDM paper (real CT-PET, other data and resolution; not comparable): L1 0.008, SSIM 0.984.")

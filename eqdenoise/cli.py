@@ -193,8 +193,9 @@ def transfer(
                                        "'eqdenoise models') or path to a bridge checkpoint.")] = "ct2pet-d4",
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
-    steps: Annotated[int, typer.Option(min=1, max=1000, help="Bridge sampler steps, 1–1000. 1 gives the network's "
-                                       "one-pass (regression-like) estimate; more sample finer texture.")] = DEFAULT_STEPS,
+    steps: Annotated[int, typer.Option(min=1, max=1000, help="Bridge sampler steps, 1–1000. 1 (the default) gives the "
+                                       "network's one-pass estimate, the most faithful on average; more steps draw a "
+                                       "sample with the target's noise texture.")] = DEFAULT_STEPS,
     eta: Annotated[float, typer.Option(min=0.0, max=1.0, help="η in [0, 1]: 0 deterministic after the first "
                                        "step, 1 the bridge's ancestral sampler.")] = 0.0,
     seed: SeedOpt = 0,

@@ -20,7 +20,7 @@ from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_gro
 from .predictors import frame_averaged, tiled, x0_predictor
 from .samplers import bridge_sample
 
-DEFAULT_STEPS = 10
+DEFAULT_STEPS = 1
 ProgressFn = Callable[[int, int], None]
 
 
