@@ -13,8 +13,8 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
 from .noise_level import estimate_sigma
-from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
-from .predictors import eps_predictor, frame_averaged, tiled
+from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_size
+from .predictors import eps_predictor, wrapped
 from .samplers import ddim_sample
 
 ProgressFn = Callable[[int, int], None]
@@ -122,11 +122,6 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
     else:
         state = schedule.alpha(t_start) * padded
-    predict = eps_predictor(model)
-    if tile:
-        stride = model.network.stride
-        predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
-    if options.method == "fa":
-        predict = frame_averaged(predict, group)
+    predict = wrapped(eps_predictor(model), model.network.stride, tile, group if options.method == "fa" else None)
     result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

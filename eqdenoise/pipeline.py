@@ -14,7 +14,7 @@ from .groups import Group, get_group
 
 METHODS = ("canon", "fa", "none")
 BYTES_PER_PIXEL_PER_WIDTH = 45
-AUTO_TILE, AUTO_TILE_ABOVE, TILE_OVERLAP = 512, 1024 * 1024, 48
+AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,6 @@ def tile_size(tile: int | None, height: int, width: int) -> int:
     if tile is None:
         return AUTO_TILE if height * width > AUTO_TILE_ABOVE else 0
     return tile
-
-
-def tile_overlap(tile: int, stride: int) -> int:
-    """Overlap between neighbouring tiles: 48 pixels, at most a quarter tile, a multiple of the stride."""
-    return min(TILE_OVERLAP, tile // 4 // stride * stride)
 
 
 def check_memory(model: Model, height: int, width: int, channels: int, tile: int) -> None:

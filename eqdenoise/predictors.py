@@ -13,6 +13,8 @@ from .checkpoint import Model
 from .groups import Group
 from .samplers import EpsModel
 
+TILE_OVERLAP = 48
+
 
 def eps_predictor(model: Model) -> EpsModel:
     """ε prediction of a checkpoint's network at schedule time t, one batch item at a time to bound memory."""
@@ -80,3 +82,15 @@ def tiled(predict: EpsModel, tile: int, overlap: int) -> EpsModel:
         return out
 
     return run
+
+
+def wrapped(predict: EpsModel, stride: int, tile: int, average_over: Group | None) -> EpsModel:
+    """A predictor tiled to ``tile`` pixels (0: whole image) and, if a group is given, averaged over it per step."""
+    if tile:
+        predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
+    return frame_averaged(predict, average_over) if average_over is not None else predict
+
+
+def tile_overlap(tile: int, stride: int) -> int:
+    """Overlap between neighbouring tiles: 48 pixels, at most a quarter tile, a multiple of the stride."""
+    return min(TILE_OVERLAP, tile // 4 // stride * stride)

@@ -16,8 +16,8 @@ from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
-from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_overlap, tile_size
-from .predictors import frame_averaged, tiled, x0_predictor
+from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_size
+from .predictors import wrapped, x0_predictor
 from .samplers import bridge_sample
 
 DEFAULT_STEPS = 1
@@ -67,12 +67,7 @@ def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
     generator = torch.Generator().manual_seed(options.seed)
     padded, (h, w) = pad_to_multiple(y, model.network.stride)
-    predict = x0_predictor(model)
-    if tile:
-        stride = model.network.stride
-        predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
-    if options.method == "fa":
-        predict = frame_averaged(predict, group)
+    predict = wrapped(x0_predictor(model), model.network.stride, tile, group if options.method == "fa" else None)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous()
