@@ -28,7 +28,7 @@ from skimage.metrics import structural_similarity
 from eqdenoise.checkpoint import load_model
 from eqdenoise.groups import GROUPS
 from eqdenoise.registry import resolve_model
-from eqdenoise.scans import ValueRange, read_scan, to_unit
+from eqdenoise.scans import model_ranges, read_scan, to_unit
 from eqdenoise.transfer import TransferOptions, translate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(ROOT / "training" / "make_ct2pet_pairs.py"), str(args.data)], check=True)
     bridge = resolve_model(args.model, task="bridge")
     baseline = load_model(args.baseline, task="bridge")
-    window = ValueRange.from_config(bridge.config["source_range"])
+    window, _ = model_ranges(bridge.config)
     names = sorted(p.stem for p in (args.data / "holdout" / "ct").glob("*.dcm"))
     sources = {n: to_unit(read_scan(args.data / "holdout" / "ct" / f"{n}.dcm"), window) for n in names}
     targets = {n: np.asarray(Image.open(args.data / "holdout" / "pet" / f"{n}.tiff"), np.float64) / TARGET_HIGH for n in names}

@@ -16,11 +16,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .checkpoint import IMAGE_RANGE
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
 from .imageio import check_output, read_image, write_image
 from .registry import manifest, models_dir, resolve_model
-from .scans import ValueRange, check_scan_output, check_source_unit, read_scan, to_unit, write_scan
+from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
 from .transfer import DEFAULT_STEPS, TransferOptions, translate
 from .verify import check_equivariance
 
@@ -83,6 +84,15 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = DenoiseOptions(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed,
                              method=method.value, group=group.value if group else None, tile=tile)
+    options.check()
+    return options
+
+
+def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
+                      tile: Optional[int]) -> TransferOptions:
+    """Parse CLI values into checked transfer options."""
+    options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
+                              group=group.value if group else None, tile=tile)
     options.check()
     return options
 
@@ -204,9 +214,7 @@ def transfer(
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
     try:
-        options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
-                                  group=group.value if group else None, tile=tile)
-        options.check()
+        options = _transfer_options(steps, eta, seed, method, group, tile)
         loaded = resolve_model(model, task="bridge")
         resolve_group(loaded, options.group)
         target_name = str(loaded.config["modalities"].get("target", "target"))
@@ -214,7 +222,7 @@ def transfer(
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
-    source_range, target_range = (ValueRange.from_config(loaded.config[k]) for k in ("source_range", "data_range"))
+    source_range, target_range = model_ranges(loaded.config)
     description = f"eqdenoise {Path(model).stem}: {loaded.config['modalities'].get('source', 'source')} to {target_name}"
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
@@ -270,12 +278,10 @@ def verify(
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
-            options = TransferOptions(steps=steps or DEFAULT_STEPS, eta=eta, seed=seed, method=method.value,
-                                      group=group.value if group else None, tile=tile)
-            options.check()
+            options = _transfer_options(steps or DEFAULT_STEPS, eta, seed, method, group, tile)
             loaded = resolve_model(model, task="bridge")
             scan = read_scan(image_path)
-            source_range, target_range = (ValueRange.from_config(loaded.config[k]) for k in ("source_range", "data_range"))
+            source_range, target_range = model_ranges(loaded.config)
             check_source_unit(scan, source_range)
             pixels = to_unit(scan, source_range)
             if scan.physical and scan.dicom is None:
@@ -428,7 +434,7 @@ def train_bridge_command(
     if patch % 4:
         _fail("--patch must be a multiple of 4")
         raise typer.Exit(1)
-    windows = [{"unit": unit, "low": w[0], "high": w[1]} if w else {"unit": "image", "low": 0.0, "high": 1.0}
+    windows = [{"unit": unit, "low": w[0], "high": w[1]} if w else IMAGE_RANGE
                for w, unit in ((source_window, source_unit), (target_window, target_unit))]
     for w, option in zip(windows, ("--source-window", "--target-window"), strict=True):
         if w["high"] <= w["low"]:

@@ -11,9 +11,9 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import EqdenoiseError
+from .imageio import MAX_PIXELS
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
-MAX_PIXELS = 64_000_000
 STORED_MAX = 65535
 
 

@@ -16,26 +16,25 @@ from .samplers import EpsModel
 TILE_OVERLAP = 48
 
 
-def eps_predictor(model: Model) -> EpsModel:
-    """ε prediction of a checkpoint's network at schedule time t, one batch item at a time to bound memory."""
+def _network_predictor(model: Model, condition) -> EpsModel:
+    """The checkpoint's network at the condition ``condition(t)`` sees, one batch item at a time to bound memory."""
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
-        sigma = torch.tensor([model.schedule.sigma(t)], dtype=torch.float32)
+        value = condition(t)
         with torch.no_grad():
-            return torch.cat([model.network(item, sigma) for item in x.split(1)])
+            return torch.cat([model.network(item, value) for item in x.split(1)])
 
     return predict
+
+
+def eps_predictor(model: Model) -> EpsModel:
+    """ε prediction of a denoiser at schedule time t (the network is conditioned on σ_t)."""
+    return _network_predictor(model, lambda t: torch.tensor([model.schedule.sigma(t)], dtype=torch.float32))
 
 
 def x0_predictor(model: Model) -> EpsModel:
     """x0 prediction of a bridge network from the stacked (state, source) at bridge time t."""
-
-    def predict(z: torch.Tensor, t: float) -> torch.Tensor:
-        condition = BrownianBridge.condition(torch.tensor([t], dtype=torch.float32))
-        with torch.no_grad():
-            return torch.cat([model.network(item, condition) for item in z.split(1)])
-
-    return predict
+    return _network_predictor(model, lambda t: BrownianBridge.condition(torch.tensor([t], dtype=torch.float32)))
 
 
 def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:

@@ -33,6 +33,11 @@ class ValueRange:
         return {"unit": self.unit, "low": self.low, "high": self.high}
 
 
+def model_ranges(config: dict) -> tuple[ValueRange, ValueRange]:
+    """A bridge checkpoint's source and target windows."""
+    return ValueRange.from_config(config["source_range"]), ValueRange.from_config(config["data_range"])
+
+
 @dataclass
 class Scan:
     """One input file as values (C, H, W); ``physical`` when they are in real units rather than [0, 1]."""

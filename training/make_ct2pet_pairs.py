@@ -61,7 +61,8 @@ def main() -> None:
         source = read_dicom(Path(get_testdata_file(file)))
         hu = source.values[0]
         dataset = source.dataset
-        dataset.decompress() if dataset.file_meta.TransferSyntaxUID.is_compressed else None
+        if dataset.file_meta.TransferSyntaxUID.is_compressed:
+            dataset.decompress()
         (args.out / "holdout" / "ct").mkdir(parents=True, exist_ok=True)
         dataset.save_as(args.out / "holdout" / "ct" / f"{name}.dcm", enforce_file_format=True)
         windowed = np.clip((hu - CT_WINDOW[0]) / (CT_WINDOW[1] - CT_WINDOW[0]), 0, 1)
