@@ -347,6 +347,9 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
                                                   "Default: NAME.state.safetensors beside --out.")]
 
 
+InitOpt = Annotated[Optional[Path], typer.Option(
+    help="Start from this checkpoint's weights (same task and architecture) with a fresh optimizer, "
+    "e.g. to train a shipped model further.")]
 EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of the shipped weights (bias-corrected); "
                                        "0 ships the raw weights at the end of the cosine decay. Resuming a finished "
                                        "run with another value rewrites the checkpoint.")]
@@ -379,7 +382,14 @@ def train_denoiser_command(
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
     lr: LrOpt = 5e-4,
+    warmup: Annotated[int, typer.Option(min=0, help="Linear warm-up steps before the cosine decay.")] = 500,
     ema: EmaOpt = 0.999,
+    sigma_range: Annotated[tuple[float, float], typer.Option(
+        metavar="LOW HIGH", help="Restoration noise levels (0–255 scale), drawn log-uniformly.")] = (1.0, 100.0),
+    restoration_fraction: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of samples drawn from --sigma-range; the rest span the whole schedule "
+        "(needed for --strength and few-step sampling).")] = 0.8,
+    init: InitOpt = None,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -389,11 +399,13 @@ def train_denoiser_command(
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
     from .train import TrainSettings
 
-    if channels not in (1, 3) or patch % 4:
-        _fail("--channels must be 1 or 3 and --patch a multiple of 4")
+    if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1]:
+        _fail("--channels must be 1 or 3, --patch a multiple of 4 and --sigma-range two increasing positive levels")
         raise typer.Exit(1)
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
-                             steps=steps, batch=batch, patch=patch, lr=lr, ema=ema, seed=seed, save_every=save_every)
+                             steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
+                             save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
+                             restoration_fraction=restoration_fraction, init=str(init) if init else None)
     _train(settings, resume, minutes, state)
 
 
@@ -422,6 +434,7 @@ def train_bridge_command(
     beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = 1.0,
     regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
                                              "(the baseline the bridge is compared against).")] = False,
+    init: InitOpt = None,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -444,7 +457,7 @@ def train_bridge_command(
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
                              lr=lr, ema=ema, seed=seed, save_every=save_every, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
-                             modalities={"source": source_modality, "target": target_modality})
+                             init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
     _train(settings, resume, minutes, state)
 
 

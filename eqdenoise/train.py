@@ -24,7 +24,7 @@ from safetensors import safe_open
 
 from . import __version__
 from .bridge_schedule import BrownianBridge
-from .checkpoint import atomic_save, build_network, make_config, save_model
+from .checkpoint import atomic_save, build_network, load_model, make_config, save_model
 from .errors import EqdenoiseError
 from .groups import get_group
 from .imageio import image_files, read_image
@@ -63,6 +63,7 @@ class TrainSettings:
     modalities: dict | None = None
     beta: float = 1.0
     regression: bool = False
+    init: str | None = None
     extra: dict = field(default_factory=dict)
 
     def architecture(self) -> dict:
@@ -199,6 +200,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         images = load_training_images(Path(settings.data), settings.channels, settings.patch)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
+    if settings.init and not resume:
+        network.load_state_dict(_initial_weights(settings))
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
@@ -243,6 +246,15 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         if out_of_time:
             break
     return _record(settings, step, seconds + time.time() - started, len(images))
+
+
+def _initial_weights(settings: TrainSettings) -> dict:
+    """Weights of the ``init`` checkpoint, checked to be a model of the same task and architecture."""
+    model = load_model(Path(settings.init))
+    if model.task != settings.task or model.config["architecture"] != settings.architecture():
+        raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture "
+                             f"{model.config['architecture']}, not the requested {settings.architecture()}")
+    return model.network.state_dict()
 
 
 def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:

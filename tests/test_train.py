@@ -89,3 +89,31 @@ def test_train_command(folder, tmp_path):
     resumed = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "4",
                                        "--batch", "2", "--patch", "16", "--state", str(state), "--resume"])
     assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
+
+
+def test_init_starts_from_a_checkpoints_weights(folder, tmp_path):
+    start = tmp_path / "start.safetensors"
+    run_training(settings(folder, start, 2))
+    frozen = settings(folder, tmp_path / "frozen.safetensors", 2)
+    frozen.init, frozen.lr, frozen.ema = str(start), 0.0, 0.0
+    run_training(frozen)
+    for a, b in zip(load_model(start).network.parameters(), load_model(frozen.out).network.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    wider = settings(folder, tmp_path / "wider.safetensors", 2)
+    wider.init, wider.base = str(start), 8
+    with pytest.raises(EqdenoiseError, match="not the requested"):
+        run_training(wider)
+
+
+def test_train_command_noise_range_and_init(folder, tmp_path):
+    start, out = tmp_path / "start.safetensors", tmp_path / "tuned.safetensors"
+    common = ["--width", "4", "--steps", "2", "--batch", "2", "--patch", "16"]
+    assert CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(start), *common]).exit_code == 0
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--init", str(start),
+                                      "--sigma-range", "5", "75", "--restoration-fraction", "0.9", "--warmup", "0"])
+    assert result.exit_code == 0, result.output
+    recorded = load_model(out).config["training"]["settings"]
+    assert (recorded["init"], recorded["sigma_min_255"], recorded["sigma_max_255"]) == (str(start), 5.0, 75.0)
+    assert recorded["restoration_fraction"] == 0.9 and recorded["warmup"] == 0
+    bad = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--sigma-range", "9", "3"])
+    assert bad.exit_code == 1 and "--sigma-range" in bad.output
