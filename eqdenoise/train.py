@@ -200,7 +200,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         images = load_training_images(Path(settings.data), settings.channels, settings.patch)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
-    if settings.init and not resume:
+    if settings.init:
         network.load_state_dict(_initial_weights(settings))
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())

@@ -117,3 +117,14 @@ def test_train_command_noise_range_and_init(folder, tmp_path):
     assert recorded["restoration_fraction"] == 0.9 and recorded["warmup"] == 0
     bad = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--sigma-range", "9", "3"])
     assert bad.exit_code == 1 and "--sigma-range" in bad.output
+
+
+def test_resuming_a_run_started_from_init_exports_its_ema_not_the_random_start(folder, tmp_path):
+    start = tmp_path / "start.safetensors"
+    run_training(settings(folder, start, 2))
+    tuned = settings(folder, tmp_path / "tuned.safetensors", 4)
+    tuned.init, tuned.lr, tuned.ema = str(start), 0.0, 0.5
+    run_training(tuned, pause_at=2)
+    run_training(tuned, resume=True)
+    for a, b in zip(load_model(start).network.parameters(), load_model(tuned.out).network.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
