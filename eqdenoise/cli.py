@@ -16,11 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .checkpoint import IMAGE_RANGE
+from .checkpoint import IMAGE_RANGE, Model
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
 from .imageio import check_output, read_image, write_image
-from .registry import manifest, models_dir, resolve_model
+from .registry import default_denoiser, manifest, models_dir, resolve_model
 from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
 from .transfer import DEFAULT_STEPS, TransferOptions, translate
 from .verify import check_equivariance
@@ -47,6 +47,9 @@ class GroupName(str, Enum):
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') "
                                        "or path to a .safetensors checkpoint.")]
+DenoiserOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') or path to a .safetensors "
+    "checkpoint. Default: gray-d4 for gray images, rgb-d4 for colour ones.")]
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
          "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
@@ -154,13 +157,21 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
+def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> Model:
+    """A denoising model by name or path, loaded once per command and checked against the chosen group."""
+    if name not in loaded:
+        loaded[name] = resolve_model(name, task="denoise")
+        resolve_group(loaded[name], options.group)
+    return loaded[name]
+
+
 @app.command()
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing "
                                                    "folder (any number). Default: NAME-denoised.EXT beside each input.")] = None,
-    model: ModelOpt = "gray-d4",
+    model: DenoiserOpt = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
     sigma: SigmaOpt = None,
@@ -174,8 +185,9 @@ def denoise(
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
     try:
         options = _options(sigma, strength, steps, eta, seed, method, group, tile)
-        loaded = resolve_model(model, task="denoise")
-        resolve_group(loaded, options.group)
+        loaded: dict[str, Model] = {}
+        if model:
+            _denoiser(model, options, loaded)
         targets = _output_paths(inputs, output)
     except EqdenoiseError as exc:
         _fail(str(exc))
@@ -184,7 +196,8 @@ def denoise(
     def process(source: Path, target: Path, progress: StepProgress) -> str:
         image = read_image(source)
         check_output(source, target, overwrite, image.format)
-        result = restore(loaded, image.pixels, options, progress=progress)
+        denoiser = _denoiser(model or default_denoiser(image.pixels.shape[0]), options, loaded)
+        result = restore(denoiser, image.pixels, options, progress=progress)
         write_image(image, result.pixels, target, overwrite=overwrite)
         return "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
 
@@ -251,8 +264,8 @@ def verify(
     image_path: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to check on.")],
     task: Annotated[Task, typer.Option(help="Pipeline to check: denoise, or transfer (a bridge model).")] = Task.denoise,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name or "
-                                                 "checkpoint path. Default: gray-d4 for denoise, ct2pet-d4 for "
-                                                 "transfer.")] = None,
+                                                 "checkpoint path. Default: gray-d4 (rgb-d4 for colour) for "
+                                                 "denoise, ct2pet-d4 for transfer.")] = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
     sigma: SigmaOpt = None,
@@ -267,18 +280,19 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
-    model = model or ("gray-d4" if task is Task.denoise else "ct2pet-d4")
     try:
         if task is Task.denoise:
             options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile)
-            loaded = resolve_model(model, task="denoise")
             image = read_image(image_path)
+            model = model or default_denoiser(image.pixels.shape[0])
+            loaded = resolve_model(model, task="denoise")
             pixels, peak, unit = image.pixels, image.peak, "levels" if image.peak > 1 else "value"
             pipeline = partial(_restored_pixels, loaded, options)
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
             options = _transfer_options(steps or DEFAULT_STEPS, eta, seed, method, group, tile)
+            model = model or "ct2pet-d4"
             loaded = resolve_model(model, task="bridge")
             scan = read_scan(image_path)
             source_range, target_range = model_ranges(loaded.config)

@@ -11,6 +11,7 @@ from .checkpoint import Model, load_model
 from .errors import EqdenoiseError
 
 MANIFEST = "manifest.json"
+GRAY_DENOISER, COLOR_DENOISER = "gray-d4", "rgb-d4"
 
 
 def models_dir() -> Path:
@@ -30,6 +31,13 @@ def manifest() -> list[dict]:
         return list(json.loads(path.read_text())["models"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise EqdenoiseError(f"{path}: model manifest is damaged ({exc})") from None
+
+
+def default_denoiser(channels: int) -> str:
+    """Shipped denoiser for an image: the RGB prior for colour when it is installed, else the gray one."""
+    if channels == 3 and any(entry["name"] == COLOR_DENOISER for entry in manifest()):
+        return COLOR_DENOISER
+    return GRAY_DENOISER
 
 
 def sha256(path: Path) -> str:
