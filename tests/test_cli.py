@@ -149,3 +149,30 @@ def test_formats_modes_and_sizes_are_kept(tmp_path, tiny_gray_path, name, make):
     assert written.mode == source.mode or {written.mode, source.mode} <= {"I;16", "I"}
     if source.mode == "RGBA":
         assert np.array_equal(np.asarray(written)[..., 3], np.asarray(source)[..., 3])
+
+
+def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
+    from eqdenoise.registry import sha256
+
+    models = tmp_path / "models"
+    models.mkdir()
+    entries = []
+    for name, channels in (("gray-d4", 1), ("rgb-d4", 3)):
+        path = write_tiny_checkpoint(models / f"{name}.safetensors", channels=channels, seed=channels)
+        entries.append({"name": name, "file": path.name, "sha256": sha256(path), "task": "denoise", "group": "d4",
+                        "channels": channels, "card": "", "trained_on": "", "quality": ""})
+    (models / "manifest.json").write_text(json.dumps({"models": entries}))
+    monkeypatch.setenv("EQDENOISE_MODELS", str(models))
+    for kind, channels in (("gray", 1), ("rgb", 3)):
+        source = save_png(tmp_path / f"{kind}.png", random_image(channels, 12, 16, seed=channels))
+        chosen, explicit = tmp_path / f"{kind}-default.png", tmp_path / f"{kind}-explicit.png"
+        assert runner.invoke(app, ["denoise", str(source), "-o", str(chosen), "--sigma", "20"]).exit_code == 0
+        model = str(models / f"{kind}-d4.safetensors")
+        assert runner.invoke(app, ["denoise", str(source), "-o", str(explicit), "--sigma", "20", "-m", model]).exit_code == 0
+        assert chosen.read_bytes() == explicit.read_bytes()
+        report = runner.invoke(app, ["verify", str(source), "--sigma", "20", "--json"])
+        assert json.loads(report.output)["model"] == f"{kind}-d4"
+    (models / "manifest.json").write_text(json.dumps({"models": entries[:1]}))
+    fallback = tmp_path / "rgb-fallback.png"
+    assert runner.invoke(app, ["denoise", str(tmp_path / "rgb.png"), "-o", str(fallback), "--sigma", "20"]).exit_code == 0
+    assert fallback.read_bytes() != (tmp_path / "rgb-default.png").read_bytes()
