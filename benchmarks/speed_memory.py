@@ -34,20 +34,22 @@ print(json.dumps({"seconds": seconds, "peak_bytes": peak}))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="gray-d4")
+    parser.add_argument("--model", default="gray-d4", help="model for gray images")
+    parser.add_argument("--color-model", default="rgb-d4", help="model for RGB images (gray-d4 runs per channel)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256, 512, 1024])
     parser.add_argument("--channels", nargs="+", type=int, default=[1, 3])
     parser.add_argument("--methods", nargs="+", default=["canon", "fa", "none"])
     parser.add_argument("--steps", type=int, default=1)
     args = parser.parse_args()
     print(f"Measured {date.today()} on {platform.machine()} ({torch.get_num_threads()} threads), "
-          f"torch {torch.__version__}, model {args.model}, {args.steps} step(s), σ = 25\n")
+          f"torch {torch.__version__}, models {args.model} / {args.color_model}, {args.steps} step(s), σ = 25\n")
     print("| image | method | seconds | extra peak memory (MiB) |")
     print("| --- | --- | --- | --- |")
     for size in args.sizes:
         for channels in args.channels:
             for method in args.methods:
-                cmd = [sys.executable, "-c", RUN_ONE, args.model, str(size), str(channels), method, str(args.steps)]
+                model = args.model if channels == 1 else args.color_model
+                cmd = [sys.executable, "-c", RUN_ONE, model, str(size), str(channels), method, str(args.steps)]
                 result = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
                 kind = "gray" if channels == 1 else "RGB"
                 print(f"| {size}² {kind} | {method} | {result['seconds']:.2f} | {result['peak_bytes'] / 2**20:.0f} |",
