@@ -5,8 +5,9 @@ Protocol of ../shared/data/dncnn-gray/README.md: clean uint8 image scaled to flo
 with peak 255 and SSIM (Wang et al. 2004: Gaussian window σ = 1.5, data range 255) averaged over the
 set. Sets: Set12 and BSD68 (gray, the DnCNN test sets) and ``color``, the held-out crops of
 ``training/make_rgb_data.py`` (chelsea, coffee, the right quarter of the IHC slide), which use the
-RGB model. Orientation error: max over d4 of |f(g·x) − g·f(x)| in 8-bit levels on the rounded
-outputs, on the top-left 128×96 crop of the first image of each set at each σ. σ auto: mean and max |σ̂/σ − 1| over the set.
+RGB model (and, for comparison, the gray model run per channel). Orientation error: max over d4 of
+|f(g·x) − g·f(x)| in 8-bit levels on the rounded outputs, on the top-left 128×96 crop of the first
+image of each set at each σ. σ auto: mean and max |σ̂/σ − 1| over the set.
 
     python benchmarks/denoise_quality.py --sets Set12 BSD68 color --methods canon fa none \\
         --few-steps 2 --auto-sigma --peers bm3d nlm ffdnet ffdnet-d4
@@ -171,7 +172,10 @@ def main() -> None:
     rows, estimates = [], []
     for set_name in args.sets:
         cleans = load_set(set_name)[: args.limit]
-        runs = {**eqdenoise_runs(models["color" if set_name == "color" else "gray"], args), **peers}
+        runs = eqdenoise_runs(models["color" if set_name == "color" else "gray"], args)
+        if set_name == "color":
+            runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
+        runs.update(peers)
         for sigma in args.sigmas:
             rng = np.random.default_rng(0)
             noisies = [c + sigma * rng.standard_normal(c.shape) for c in cleans]

@@ -1,4 +1,4 @@
-"""End-to-end checks with the shipped gray-d4 model on photographs it never saw."""
+"""End-to-end checks with the shipped gray-d4 and rgb-d4 models on photographs they never saw."""
 
 import json
 
@@ -21,14 +21,14 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    assert "gray-d4" in entries
+    assert {"gray-d4", "rgb-d4"} <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
     listing = runner.invoke(app, ["models"], terminal_width=200)
-    assert "gray-d4" in listing.output
+    assert "gray-d4" in listing.output and "rgb-d4" in listing.output
 
 
-@pytest.mark.parametrize("name", ["cat-gray", "coffee-rgb"])
+@pytest.mark.parametrize("name", ["cat-gray", "coffee-rgb", "ihc-rgb"])
 def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name):
     noisy_path = SAMPLES / f"{name}-noisy25.png"
     out = tmp_path / "out.png"
@@ -41,10 +41,29 @@ def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name):
     assert after - before >= 7.0, f"{before:.2f} dB → {after:.2f} dB"
 
 
+@pytest.mark.parametrize("name", ["coffee-rgb", "ihc-rgb"])
+def test_rgb_prior_beats_non_local_means_and_the_gray_prior_per_channel(tmp_path, name):
+    from skimage.restoration import denoise_nl_means
+
+    noisy_path = SAMPLES / f"{name}-noisy25.png"
+    clean = np.asarray(Image.open(SAMPLES / f"{name}.png"))
+    scores = {}
+    for model in ("rgb-d4", "gray-d4"):
+        out = tmp_path / f"{model}.png"
+        assert runner.invoke(app, ["denoise", str(noisy_path), "-o", str(out), "-m", model]).exit_code == 0
+        scores[model] = psnr(clean, np.asarray(Image.open(out)))
+    noisy = np.asarray(Image.open(noisy_path), dtype=np.float64) / 255
+    nlm = denoise_nl_means(noisy, h=0.8 * 25 / 255, sigma=25 / 255, patch_size=5, patch_distance=6, fast_mode=True,
+                           channel_axis=-1)
+    scores["nlm"] = psnr(clean, np.clip(np.rint(nlm * 255), 0, 255))
+    assert scores["rgb-d4"] > max(scores["nlm"], scores["gray-d4"]), scores
+
+
 @pytest.mark.parametrize("extra", [["--steps", "2", "--eta", "0"], ["--steps", "2", "--eta", "1"],
                                    ["--strength", "0.4", "--steps", "2"]])
 @pytest.mark.parametrize("method", ["canon", "fa"])
-@pytest.mark.parametrize("name, crop", [("cat-gray-noisy25.png", (40, 64)), ("coffee-rgb-noisy25.png", (48, 36))])
+@pytest.mark.parametrize("name, crop", [("cat-gray-noisy25.png", (40, 64)), ("coffee-rgb-noisy25.png", (48, 36)),
+                                        ("ihc-rgb-noisy25.png", (36, 44))])
 def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, crop):
     pixels = np.asarray(Image.open(SAMPLES / name), dtype=np.float32) / 255
     pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
