@@ -42,21 +42,18 @@ def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["coffee-rgb", "ihc-rgb"])
-def test_rgb_prior_beats_non_local_means_and_the_gray_prior_per_channel(tmp_path, name):
+def test_rgb_prior_beats_non_local_means_on_held_out_crops(tmp_path, name):
     from skimage.restoration import denoise_nl_means
 
     noisy_path = SAMPLES / f"{name}-noisy25.png"
     clean = np.asarray(Image.open(SAMPLES / f"{name}.png"))
-    scores = {}
-    for model in ("rgb-d4", "gray-d4"):
-        out = tmp_path / f"{model}.png"
-        assert runner.invoke(app, ["denoise", str(noisy_path), "-o", str(out), "-m", model]).exit_code == 0
-        scores[model] = psnr(clean, np.asarray(Image.open(out)))
+    out = tmp_path / "out.png"
+    assert runner.invoke(app, ["denoise", str(noisy_path), "-o", str(out), "-m", "rgb-d4"]).exit_code == 0
     noisy = np.asarray(Image.open(noisy_path), dtype=np.float64) / 255
     nlm = denoise_nl_means(noisy, h=0.8 * 25 / 255, sigma=25 / 255, patch_size=5, patch_distance=6, fast_mode=True,
                            channel_axis=-1)
-    scores["nlm"] = psnr(clean, np.clip(np.rint(nlm * 255), 0, 255))
-    assert scores["rgb-d4"] > max(scores["nlm"], scores["gray-d4"]), scores
+    ours, theirs = psnr(clean, np.asarray(Image.open(out))), psnr(clean, np.clip(np.rint(nlm * 255), 0, 255))
+    assert ours >= theirs + 0.5, f"rgb-d4 {ours:.2f} dB, non-local means {theirs:.2f} dB"
 
 
 @pytest.mark.parametrize("extra", [["--steps", "2", "--eta", "0"], ["--steps", "2", "--eta", "1"],
