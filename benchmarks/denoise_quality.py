@@ -47,6 +47,12 @@ def ssim(clean: np.ndarray, result: np.ndarray) -> float:
                                                 use_sample_covariance=False) for c, r in zip(clean, result, strict=True)]))
 
 
+def add_noise(cleans: list[np.ndarray], sigma: float) -> list[np.ndarray]:
+    """The protocol's noisy images: clean + σ·N(0, 1) from one generator seeded 0, not clipped."""
+    rng = np.random.default_rng(0)
+    return [c + sigma * rng.standard_normal(c.shape) for c in cleans]
+
+
 def to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
@@ -177,8 +183,7 @@ def main() -> None:
             runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
         runs.update(peers)
         for sigma in args.sigmas:
-            rng = np.random.default_rng(0)
-            noisies = [c + sigma * rng.standard_normal(c.shape) for c in cleans]
+            noisies = add_noise(cleans, sigma)
             truth = [to_uint8(c) for c in cleans]
             inputs = [to_uint8(n) for n in noisies]
             rows.append((set_name, sigma, "noisy input", np.mean([psnr(c, n) for c, n in zip(truth, inputs, strict=True)]),

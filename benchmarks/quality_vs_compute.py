@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from denoise_quality import EqdenoiseRun, load_set, psnr, to_uint8
+from denoise_quality import EqdenoiseRun, add_noise, load_set, psnr, to_uint8
 
 from eqdenoise.registry import resolve_model
 
@@ -33,8 +33,7 @@ def main() -> None:
         hours = record.get("wall_seconds", record.get("cpu_seconds", 0.0)) * record.get("threads", 1) / 3600
         run, scores = EqdenoiseRun(model, "canon", 1), []
         for sigma in args.sigmas:
-            rng = np.random.default_rng(0)
-            noisies = [c + sigma * rng.standard_normal(c.shape) for c in cleans]
+            noisies = add_noise(cleans, sigma)
             scores.append(np.mean([psnr(to_uint8(c), to_uint8(run(n, sigma))) for c, n in zip(cleans, noisies, strict=True)]))
         print(f"| {path.name} | {record['steps_done']} | {hours:.2f} | {' | '.join(f'{s:.2f}' for s in scores)} |", flush=True)
 
