@@ -201,7 +201,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
     if settings.init:
-        network.load_state_dict(_initial_weights(settings))
+        network.load_state_dict(_initial_weights(settings, network))
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
@@ -248,13 +248,21 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     return _record(settings, step, seconds + time.time() - started, len(images))
 
 
-def _initial_weights(settings: TrainSettings) -> dict:
-    """Weights of the ``init`` checkpoint, checked to be a model of the same task and architecture."""
+def _initial_weights(settings: TrainSettings, network: torch.nn.Module) -> dict:
+    """Weights of the ``init`` checkpoint, grown in depth if ``settings.blocks`` asks for more blocks per level.
+
+    Growth keeps the function: a level's existing blocks come first, and each added residual block
+    starts with a zero last convolution, so it is the identity until training moves it.
+    """
     model = load_model(Path(settings.init))
-    if model.task != settings.task or model.config["architecture"] != settings.architecture():
-        raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture "
-                             f"{model.config['architecture']}, not the requested {settings.architecture()}")
-    return model.network.state_dict()
+    have, want = model.config["architecture"], settings.architecture()
+    same_but_depth = {**have, "blocks": want["blocks"]} == want and int(have["blocks"]) <= want["blocks"]
+    if model.task != settings.task or not same_but_depth:
+        raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
+                             f"{want} (only the number of blocks per level may grow)")
+    weights = network.state_dict()
+    weights.update(model.network.state_dict())
+    return weights
 
 
 def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:

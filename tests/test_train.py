@@ -105,6 +105,32 @@ def test_init_starts_from_a_checkpoints_weights(folder, tmp_path):
         run_training(wider)
 
 
+def test_init_grows_depth_keeping_the_function(folder, tmp_path):
+    start = tmp_path / "start.safetensors"
+    run_training(settings(folder, start, 2))
+    deeper = settings(folder, tmp_path / "deeper.safetensors", 2)
+    deeper.init, deeper.blocks, deeper.lr, deeper.ema = str(start), 3, 0.0, 0.0
+    run_training(deeper)
+    before, after = load_model(start), load_model(deeper.out)
+    assert after.config["architecture"]["blocks"] == 3
+    assert sum(p.numel() for p in after.network.parameters()) > sum(p.numel() for p in before.network.parameters())
+    x, sigma = torch.randn(2, 1, 12, 20), torch.tensor([0.2, 1.5])
+    with torch.no_grad():
+        assert torch.allclose(before.network(x, sigma), after.network(x, sigma), atol=1e-6)
+    shallower = settings(folder, tmp_path / "shallower.safetensors", 2)
+    shallower.init, shallower.blocks = str(deeper.out), 2
+    with pytest.raises(EqdenoiseError, match="only the number of blocks per level may grow"):
+        run_training(shallower)
+
+
+def test_train_command_blocks_option(folder, tmp_path):
+    out = tmp_path / "deep.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--blocks", "2",
+                                      "--steps", "1", "--batch", "2", "--patch", "16"])
+    assert result.exit_code == 0, result.output
+    assert load_model(out).config["architecture"]["blocks"] == 2
+
+
 def test_train_command_noise_range_and_init(folder, tmp_path):
     start, out = tmp_path / "start.safetensors", tmp_path / "tuned.safetensors"
     common = ["--width", "4", "--steps", "2", "--batch", "2", "--patch", "16"]
