@@ -359,6 +359,8 @@ LrOpt = Annotated[float, typer.Option(help="Peak learning rate of AdamW.")]
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed of all random draws.")]
 SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")]
 MinutesOpt = Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")]
+StopAtOpt = Annotated[Optional[int], typer.Option(min=1, help="Stop (after saving) at this step, before the end of "
+                                                 "the cosine schedule; --resume continues it.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state.")]
 StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
                                                   "Default: NAME.state.safetensors beside --out.")]
@@ -372,14 +374,14 @@ EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of 
                                        "run with another value rewrites the checkpoint.")]
 
 
-def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path]) -> None:
+def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int]) -> None:
     """Run a training with a progress bar and report where the checkpoint went."""
     from .train import run_training
 
     try:
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
-            record = run_training(settings, resume=resume, minutes=minutes, state=state,
+            record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
                                   progress=lambda step, total, loss: bar.update(
                                       task, completed=step, description=f"training (loss {loss:.4f})"))
     except EqdenoiseError as exc:
@@ -411,6 +413,7 @@ def train_denoiser_command(
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
+    stop_at: StopAtOpt = None,
     resume: ResumeOpt = False,
     state: StateOpt = None,
 ) -> None:
@@ -424,7 +427,7 @@ def train_denoiser_command(
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, init=str(init) if init else None)
-    _train(settings, resume, minutes, state)
+    _train(settings, resume, minutes, state, stop_at)
 
 
 @train_app.command("bridge")
@@ -457,6 +460,7 @@ def train_bridge_command(
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
+    stop_at: StopAtOpt = None,
     resume: ResumeOpt = False,
     state: StateOpt = None,
 ) -> None:
@@ -477,7 +481,7 @@ def train_bridge_command(
                              lr=lr, ema=ema, seed=seed, save_every=save_every, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
-    _train(settings, resume, minutes, state)
+    _train(settings, resume, minutes, state, stop_at)
 
 
 def _version(value: bool) -> None:

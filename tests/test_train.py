@@ -123,12 +123,15 @@ def test_init_grows_depth_keeping_the_function(folder, tmp_path):
         run_training(shallower)
 
 
-def test_train_command_blocks_option(folder, tmp_path):
+def test_train_command_blocks_and_stop_at(folder, tmp_path):
     out = tmp_path / "deep.safetensors"
-    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--blocks", "2",
-                                      "--steps", "1", "--batch", "2", "--patch", "16"])
-    assert result.exit_code == 0, result.output
-    assert load_model(out).config["architecture"]["blocks"] == 2
+    common = [str(folder), "--out", str(out), "--width", "4", "--blocks", "2", "--steps", "4", "--batch", "2", "--patch", "16"]
+    stopped = CliRunner().invoke(app, ["train", "denoiser", *common, "--stop-at", "2"])
+    assert stopped.exit_code == 0 and "after 2 steps" in " ".join(stopped.output.split()), stopped.output
+    record = load_model(out).config
+    assert record["architecture"]["blocks"] == 2 and record["training"]["steps_done"] == 2
+    resumed = CliRunner().invoke(app, ["train", "denoiser", *common, "--resume"])
+    assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
 
 
 def test_train_command_noise_range_and_init(folder, tmp_path):
