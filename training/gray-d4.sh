@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Recipe of models/gray-d4.safetensors: two legs on Train400 (the DnCNN training set), never Set12 or BSD68.
-# Leg 1 trains from scratch; its result is committed as training/gray-d4-base.safetensors, so leg 2 can be
-# rerun (or extended) from it without repeating leg 1: LEGS=2 bash training/gray-d4.sh
-# Both legs resume with --resume if interrupted. Leg 2 was run with one thread (OMP_NUM_THREADS=1) beside
-# the rgb-d4 run on a 2-core machine.
+# Recipe of models/gray-d4.safetensors: four legs on Train400 (the DnCNN training set), never Set12 or BSD68.
+#   leg 1: from scratch, 1 block per level                      -> training/gray-d4-base.safetensors (committed)
+#   leg 2: 64² patches, σ 5–75 (0–255 scale)                     -> training/gray-d4-leg2.safetensors (rebuilt from
+#          its committed state: LEGS=2 bash training/gray-d4.sh --resume)
+#   leg 3: the same, a longer cosine, stopped at step 1,750      -> training/gray-d4-leg3.safetensors (committed)
+#   leg 4: grown to 3 blocks per level (the added blocks start as the identity), 8,000 steps -> models/gray-d4.safetensors
+# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=4 needs only the committed leg 3.
+# Every leg resumes with --resume if interrupted. Legs 3 and 4 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2}
+LEGS=${LEGS:-1 2 3 4}
+NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
-    if [ "$leg" = 1 ]; then
-        eqdenoise train denoiser "$DATA" --out training/gray-d4-base.safetensors --steps 16000 --seed 0 "$@"
-    else
-        eqdenoise train denoiser "$DATA" --init training/gray-d4-base.safetensors --out models/gray-d4.safetensors \
-            --state training/gray-d4.state.safetensors --patch 64 --steps 2900 --lr 2e-4 --warmup 100 \
-            --sigma-range 5 75 --restoration-fraction 0.9 --seed 1 "$@"
-    fi
+    case "$leg" in
+    1) eqdenoise train denoiser "$DATA" --out training/gray-d4-base.safetensors --steps 16000 --seed 0 "$@" ;;
+    2) eqdenoise train denoiser "$DATA" --init training/gray-d4-base.safetensors --out training/gray-d4-leg2.safetensors \
+           --state training/gray-d4-leg2.state.safetensors "${NARROW[@]}" --steps 2400 --warmup 100 --seed 1 "$@" ;;
+    3) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg2.safetensors --out training/gray-d4-leg3.safetensors \
+           --state training/gray-d4-leg3.state.safetensors "${NARROW[@]}" --steps 9250 --stop-at 1750 --warmup 200 \
+           --seed 2 "$@" ;;
+    4) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg3.safetensors --blocks 3 --out models/gray-d4.safetensors \
+           --state training/gray-d4-leg4.state.safetensors "${NARROW[@]}" --steps 8000 --warmup 300 --seed 3 "$@" ;;
+    *) echo "unknown leg $leg" >&2; exit 2 ;;
+    esac
 done
