@@ -352,9 +352,10 @@ TrainOutOpt = Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to wr
                                            "resumable state goes beside it as NAME.state.safetensors.")]
 TrainGroupOpt = Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")]
 WidthOpt = Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")]
-BlocksOpt = Annotated[int, typer.Option(min=1, max=8, help="Residual blocks per U-Net level. With --init, may exceed the "
-                                        "checkpoint's: the added blocks start as the identity, so training goes on "
-                                        "from the same function with a deeper network.")]
+BlocksOpt = Annotated[Optional[int], typer.Option(min=1, max=8, help="Residual blocks per U-Net level; default: the "
+                                                  "--init checkpoint's, else 1. With --init, may exceed the checkpoint's: "
+                                                  "the added blocks start as the identity, so training goes on from the "
+                                                  "same function with a deeper network.")]
 LrOpt = Annotated[float, typer.Option(help="Peak learning rate of AdamW.")]
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed of all random draws.")]
 SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")]
@@ -367,18 +368,23 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
 
 
 InitOpt = Annotated[Optional[Path], typer.Option(
-    help="Start from this checkpoint's weights (same task and architecture) with a fresh optimizer, "
-    "e.g. to train a shipped model further.")]
+    help="Start from this checkpoint's weights (same task and architecture, or fewer --blocks per level) with a "
+    "fresh optimizer, e.g. to train a shipped model further.")]
 EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of the shipped weights (bias-corrected); "
                                        "0 ships the raw weights at the end of the cosine decay. Resuming a finished "
                                        "run with another value rewrites the checkpoint.")]
 
 
-def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int]) -> None:
-    """Run a training with a progress bar and report where the checkpoint went."""
+def _train(settings, blocks: Optional[int], resume: bool, minutes: Optional[float], state: Optional[Path],
+           stop_at: Optional[int]) -> None:
+    """Run a training with a progress bar and report where the checkpoint went; ``blocks`` None keeps --init's depth."""
+    from .checkpoint import read_config
     from .train import run_training
 
     try:
+        if blocks is None:
+            blocks = int(read_config(Path(settings.init))["architecture"]["blocks"]) if settings.init else 1
+        settings.blocks = blocks
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
             record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
@@ -397,7 +403,7 @@ def train_denoiser_command(
     group: TrainGroupOpt = GroupName.d4,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
     width: WidthOpt = 32,
-    blocks: BlocksOpt = 1,
+    blocks: BlocksOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
@@ -423,11 +429,11 @@ def train_denoiser_command(
     if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1]:
         _fail("--channels must be 1 or 3, --patch a multiple of 4 and --sigma-range two increasing positive levels")
         raise typer.Exit(1)
-    settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width, blocks=blocks,
+    settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, init=str(init) if init else None)
-    _train(settings, resume, minutes, state, stop_at)
+    _train(settings, blocks, resume, minutes, state, stop_at)
 
 
 @train_app.command("bridge")
@@ -447,7 +453,7 @@ def train_bridge_command(
     target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
     group: TrainGroupOpt = GroupName.d4,
     width: WidthOpt = 32,
-    blocks: BlocksOpt = 1,
+    blocks: BlocksOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
     batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
@@ -477,11 +483,11 @@ def train_bridge_command(
             _fail(f"{option}: HIGH must be above LOW")
             raise typer.Exit(1)
     settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
-                             group=group.value, channels=1, base=width, blocks=blocks, steps=steps, batch=batch, patch=patch,
+                             group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
                              lr=lr, ema=ema, seed=seed, save_every=save_every, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
-    _train(settings, resume, minutes, state, stop_at)
+    _train(settings, blocks, resume, minutes, state, stop_at)
 
 
 def _version(value: bool) -> None:

@@ -134,6 +134,16 @@ def test_train_command_blocks_and_stop_at(folder, tmp_path):
     assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
 
 
+def test_train_command_init_keeps_the_checkpoints_depth_unless_told(folder, tmp_path):
+    deep, tuned = tmp_path / "deep.safetensors", tmp_path / "tuned.safetensors"
+    common = ["--width", "4", "--steps", "1", "--batch", "2", "--patch", "16"]
+    made = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(deep), *common, "--blocks", "2"])
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tuned), *common, "--init", str(deep)])
+    assert result.exit_code == 0, result.output
+    assert load_model(tuned).config["architecture"]["blocks"] == 2
+
+
 def test_train_command_noise_range_and_init(folder, tmp_path):
     start, out = tmp_path / "start.safetensors", tmp_path / "tuned.safetensors"
     common = ["--width", "4", "--steps", "2", "--batch", "2", "--patch", "16"]
