@@ -415,6 +415,10 @@ def train_denoiser_command(
     restoration_fraction: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of samples drawn from --sigma-range; the rest span the whole schedule "
         "(needed for --strength and few-step sampling).")] = 0.8,
+    sigma_weight: Annotated[float, typer.Option(
+        min=0.0, max=3.0, help="Weight each sample's ε-loss by (σ / σ_mid)^P, σ clamped to --sigma-range and "
+        "σ_mid its geometric middle: 0 is plain ε-prediction, 1 weights the levels of the range about "
+        "equally in dB (more weight on high noise).")] = 0.0,
     init: InitOpt = None,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
@@ -432,7 +436,8 @@ def train_denoiser_command(
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
-                             restoration_fraction=restoration_fraction, init=str(init) if init else None)
+                             restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
+                             init=str(init) if init else None)
     _train(settings, blocks, resume, minutes, state, stop_at)
 
 

@@ -56,6 +56,7 @@ class TrainSettings:
     sigma_min_255: float = 1.0
     sigma_max_255: float = 100.0
     restoration_fraction: float = 0.8
+    sigma_weight: float = 0.0
     task: str = "denoise"
     target: str | None = None
     source_range: dict | None = None
@@ -155,8 +156,18 @@ def state_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".safetensors") + ".state.safetensors")
 
 
+def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
+    """Per-sample loss weights (σ / σ_mid)^p, σ clamped to the restoration range, σ_mid its geometric middle.
+
+    The ε-loss of a sample at σ is its x0 error divided by σ², so with p = 0 high noise levels count for
+    little; p ≈ 1 gives every level of the range about the same weight in dB.
+    """
+    lo, hi = 2 * settings.sigma_min_255 / 255, 2 * settings.sigma_max_255 / 255
+    return (sigma.clamp(lo, hi) / math.sqrt(lo * hi)) ** settings.sigma_weight
+
+
 def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator) -> torch.Tensor:
-    """ε-prediction MSE for denoisers; x0-prediction MSE on the bridge marginal for bridges."""
+    """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal."""
     if settings.task == "bridge":
         y, x0 = batch[:, :settings.channels], batch[:, settings.channels:]
         n = batch.shape[0]
@@ -166,7 +177,8 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         return torch.mean((network(torch.cat([x_t, y], dim=1), schedule.condition(t)) - x0) ** 2)
     sigma = sample_sigma(settings, schedule, generator)
     eps = torch.randn(batch.shape, generator=generator)
-    return torch.mean((network(schedule.add_noise(batch, eps, sigma), sigma) - eps) ** 2)
+    per_sample = torch.mean((network(schedule.add_noise(batch, eps, sigma), sigma) - eps) ** 2, dim=(1, 2, 3))
+    return torch.mean(sigma_weights(sigma, settings) * per_sample)
 
 
 def _checkpoint_config(settings: TrainSettings, schedule, record: dict) -> dict:

@@ -12,7 +12,7 @@ from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
 from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.train import TrainSettings, learning_rate, run_training, state_path
+from eqdenoise.train import TrainSettings, learning_rate, run_training, sigma_weights, state_path
 
 
 @pytest.fixture()
@@ -144,16 +144,28 @@ def test_train_command_init_keeps_the_checkpoints_depth_unless_told(folder, tmp_
     assert load_model(tuned).config["architecture"]["blocks"] == 2
 
 
+def test_sigma_weights_grow_with_noise_inside_the_range_and_are_flat_outside():
+    s = TrainSettings(data="", out="", sigma_min_255=5.0, sigma_max_255=80.0, sigma_weight=1.0)
+    sigma = torch.tensor([1.0, 5.0, 15.0, 20.0, 50.0, 80.0, 500.0]) * 2 / 255
+    w = sigma_weights(sigma, s)
+    assert w[3].item() == pytest.approx(1.0)
+    assert (w[4] / w[2]).item() == pytest.approx(50 / 15)
+    assert w[0] == w[1] and w[5] == w[6] and w[1].item() == pytest.approx(0.25)
+    s.sigma_weight = 0.0
+    assert torch.equal(sigma_weights(sigma, s), torch.ones(7))
+
+
 def test_train_command_noise_range_and_init(folder, tmp_path):
     start, out = tmp_path / "start.safetensors", tmp_path / "tuned.safetensors"
     common = ["--width", "4", "--steps", "2", "--batch", "2", "--patch", "16"]
     assert CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(start), *common]).exit_code == 0
     result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--init", str(start),
-                                      "--sigma-range", "5", "75", "--restoration-fraction", "0.9", "--warmup", "0"])
+                                      "--sigma-range", "5", "75", "--restoration-fraction", "0.9", "--warmup", "0",
+                                      "--sigma-weight", "1"])
     assert result.exit_code == 0, result.output
     recorded = load_model(out).config["training"]["settings"]
     assert (recorded["init"], recorded["sigma_min_255"], recorded["sigma_max_255"]) == (str(start), 5.0, 75.0)
-    assert recorded["restoration_fraction"] == 0.9 and recorded["warmup"] == 0
+    assert recorded["restoration_fraction"] == 0.9 and recorded["warmup"] == 0 and recorded["sigma_weight"] == 1.0
     bad = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--sigma-range", "9", "3"])
     assert bad.exit_code == 1 and "--sigma-range" in bad.output
 

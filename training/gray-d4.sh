@@ -4,13 +4,16 @@
 #   leg 2: 64² patches, σ 5–75 (0–255 scale)                     -> training/gray-d4-leg2.safetensors (rebuilt from
 #          its committed state: LEGS=2 bash training/gray-d4.sh --resume)
 #   leg 3: the same, a longer cosine, stopped at step 1,750      -> training/gray-d4-leg3.safetensors (committed)
-#   leg 4: grown to 3 blocks per level (the added blocks start as the identity), 8,000 steps -> models/gray-d4.safetensors
-# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=4 needs only the committed leg 3.
-# Every leg resumes with --resume if interrupted. Legs 3 and 4 were run with two threads on a 2-core machine.
+#   leg 4: grown to 3 blocks per level (the added blocks start as the identity), 8,000 steps
+#                                                               -> training/gray-d4-leg4.safetensors (committed)
+#   leg 5: a fresh cosine, the ε-loss weighted by σ/σ_mid so high noise counts as much as low (in dB), 5,000 steps
+#                                                               -> models/gray-d4.safetensors
+# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=5 needs only the committed leg 4.
+# Every leg resumes with --resume if interrupted. Legs 3-5 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2 3 4}
+LEGS=${LEGS:-1 2 3 4 5}
 NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
     case "$leg" in
@@ -20,8 +23,11 @@ for leg in $LEGS; do
     3) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg2.safetensors --out training/gray-d4-leg3.safetensors \
            --state training/gray-d4-leg3.state.safetensors "${NARROW[@]}" --steps 9250 --stop-at 1750 --warmup 200 \
            --seed 2 "$@" ;;
-    4) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg3.safetensors --blocks 3 --out models/gray-d4.safetensors \
-           --state training/gray-d4-leg4.state.safetensors "${NARROW[@]}" --steps 8000 --warmup 300 --seed 3 "$@" ;;
+    4) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg3.safetensors --blocks 3 \
+           --out training/gray-d4-leg4.safetensors "${NARROW[@]}" --steps 8000 --warmup 300 --seed 3 "$@" ;;
+    5) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg4.safetensors --out models/gray-d4.safetensors \
+           --state training/gray-d4-leg5.state.safetensors "${NARROW[@]}" --sigma-weight 1 --steps 5000 --warmup 200 \
+           --seed 4 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
 done
