@@ -132,10 +132,15 @@ def sample_batch(images: list[torch.Tensor], settings: TrainSettings, elements, 
     return torch.stack(patches)
 
 
+def restoration_range(settings: TrainSettings) -> tuple[float, float]:
+    """The restoration range of noise levels in model units ([-1, 1] images)."""
+    return 2 * settings.sigma_min_255 / 255, 2 * settings.sigma_max_255 / 255
+
+
 def sample_sigma(settings: TrainSettings, schedule: CosineSchedule, generator: torch.Generator) -> torch.Tensor:
     """Noise-to-signal ratios: log-uniform over the restoration range, else uniform in schedule time."""
     n = settings.batch
-    lo, hi = math.log(2 * settings.sigma_min_255 / 255), math.log(2 * settings.sigma_max_255 / 255)
+    lo, hi = (math.log(level) for level in restoration_range(settings))
     restoration = torch.exp(lo + (hi - lo) * torch.rand(n, generator=generator))
     t = torch.rand(n, generator=generator).clamp_min(1e-3) * schedule.t_max
     anywhere = torch.tan(0.5 * math.pi * t)
@@ -162,7 +167,7 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     The ε-loss of a sample at σ is its x0 error divided by σ², so with p = 0 high noise levels count for
     little; p ≈ 1 gives every level of the range about the same weight in dB.
     """
-    lo, hi = 2 * settings.sigma_min_255 / 255, 2 * settings.sigma_max_255 / 255
+    lo, hi = restoration_range(settings)
     return (sigma.clamp(lo, hi) / math.sqrt(lo * hi)) ** settings.sigma_weight
 
 
