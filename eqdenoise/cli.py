@@ -375,16 +375,11 @@ EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of 
                                        "run with another value rewrites the checkpoint.")]
 
 
-def _train(settings, blocks: Optional[int], resume: bool, minutes: Optional[float], state: Optional[Path],
-           stop_at: Optional[int]) -> None:
-    """Run a training with a progress bar and report where the checkpoint went; ``blocks`` None keeps --init's depth."""
-    from .checkpoint import read_config
+def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int]) -> None:
+    """Run a training with a progress bar and report where the checkpoint went."""
     from .train import run_training
 
     try:
-        if blocks is None:
-            blocks = int(read_config(Path(settings.init))["architecture"]["blocks"]) if settings.init else 1
-        settings.blocks = blocks
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
             record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
@@ -437,8 +432,8 @@ def train_denoiser_command(
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
-                             init=str(init) if init else None)
-    _train(settings, blocks, resume, minutes, state, stop_at)
+                             blocks=blocks, init=str(init) if init else None)
+    _train(settings, resume, minutes, state, stop_at)
 
 
 @train_app.command("bridge")
@@ -489,10 +484,10 @@ def train_bridge_command(
             raise typer.Exit(1)
     settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
-                             lr=lr, ema=ema, seed=seed, save_every=save_every, source_range=windows[0],
+                             lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, source_range=windows[0],
                              target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
-    _train(settings, blocks, resume, minutes, state, stop_at)
+    _train(settings, resume, minutes, state, stop_at)
 
 
 def _version(value: bool) -> None:

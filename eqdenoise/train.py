@@ -15,7 +15,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from safetensors import safe_open
 
 from . import __version__
 from .bridge_schedule import BrownianBridge
-from .checkpoint import atomic_save, build_network, load_model, make_config, save_model
+from .checkpoint import atomic_save, build_network, load_model, make_config, read_config, save_model
 from .errors import EqdenoiseError
 from .groups import get_group
 from .imageio import image_files, read_image
@@ -44,7 +44,7 @@ class TrainSettings:
     channels: int = 1
     base: int = 32
     mults: tuple[int, ...] = (1, 2, 4)
-    blocks: int = 1
+    blocks: int | None = None
     steps: int = 20000
     batch: int = 16
     patch: int = 48
@@ -206,6 +206,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
     the resumable state goes to ``state`` (default: beside the checkpoint).
     """
+    settings = with_depth(settings)
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
     group = get_group(settings.group)
@@ -263,6 +264,14 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         if out_of_time:
             break
     return _record(settings, step, seconds + time.time() - started, len(images))
+
+
+def with_depth(settings: TrainSettings) -> TrainSettings:
+    """``settings`` with an unset ``blocks`` filled in: the ``init`` checkpoint's depth, else one block per level."""
+    if settings.blocks is not None:
+        return settings
+    blocks = int(read_config(Path(settings.init))["architecture"]["blocks"]) if settings.init else 1
+    return replace(settings, blocks=blocks)
 
 
 def _initial_weights(settings: TrainSettings, network: torch.nn.Module) -> dict:

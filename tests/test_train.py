@@ -117,6 +117,10 @@ def test_init_grows_depth_keeping_the_function(folder, tmp_path):
     x, sigma = torch.randn(2, 1, 12, 20), torch.tensor([0.2, 1.5])
     with torch.no_grad():
         assert torch.allclose(before.network(x, sigma), after.network(x, sigma), atol=1e-6)
+    unset = settings(folder, tmp_path / "unset.safetensors", 2)
+    unset.init, unset.blocks = str(deeper.out), None
+    run_training(unset)
+    assert load_model(unset.out).config["architecture"]["blocks"] == 3
     shallower = settings(folder, tmp_path / "shallower.safetensors", 2)
     shallower.init, shallower.blocks = str(deeper.out), 2
     with pytest.raises(EqdenoiseError, match="only the number of blocks per level may grow"):
