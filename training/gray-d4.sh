@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recipe of models/gray-d4.safetensors: four legs on Train400 (the DnCNN training set), never Set12 or BSD68.
+# Recipe of models/gray-d4.safetensors: six legs on Train400 (the DnCNN training set), never Set12 or BSD68.
 #   leg 1: from scratch, 1 block per level                      -> training/gray-d4-base.safetensors (committed)
 #   leg 2: 64² patches, σ 5–75 (0–255 scale)                     -> training/gray-d4-leg2.safetensors (rebuilt from
 #          its committed state: LEGS=2 bash training/gray-d4.sh --resume)
@@ -7,13 +7,15 @@
 #   leg 4: grown to 3 blocks per level (the added blocks start as the identity), 8,000 steps
 #                                                               -> training/gray-d4-leg4.safetensors (committed)
 #   leg 5: a fresh cosine, the ε-loss weighted by σ/σ_mid so high noise counts as much as low (in dB), 5,000 steps
+#                                                               -> training/gray-d4-leg5.safetensors (committed)
+#   leg 6: the same loss on 128² patches (4 per step: the same pixels per step, more context), lr 1e-4, 3,500 steps
 #                                                               -> models/gray-d4.safetensors
-# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=5 needs only the committed leg 4.
-# Every leg resumes with --resume if interrupted. Legs 3-5 were run with two threads on a 2-core machine.
+# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=6 needs only the committed leg 5.
+# Every leg resumes with --resume if interrupted. Legs 3-6 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2 3 4 5}
+LEGS=${LEGS:-1 2 3 4 5 6}
 NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
     case "$leg" in
@@ -25,9 +27,11 @@ for leg in $LEGS; do
            --seed 2 "$@" ;;
     4) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg3.safetensors --blocks 3 \
            --out training/gray-d4-leg4.safetensors "${NARROW[@]}" --steps 8000 --warmup 300 --seed 3 "$@" ;;
-    5) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg4.safetensors --out models/gray-d4.safetensors \
-           --state training/gray-d4-leg5.state.safetensors "${NARROW[@]}" --sigma-weight 1 --steps 5000 --warmup 200 \
-           --seed 4 "$@" ;;
+    5) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg4.safetensors --out training/gray-d4-leg5.safetensors \
+           "${NARROW[@]}" --sigma-weight 1 --steps 5000 --warmup 200 --seed 4 "$@" ;;
+    6) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg5.safetensors --out models/gray-d4.safetensors \
+           --state training/gray-d4-leg6.state.safetensors --patch 128 --batch 4 --lr 1e-4 --sigma-range 5 75 \
+           --restoration-fraction 0.9 --sigma-weight 1 --steps 3500 --warmup 100 --seed 5 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
 done
