@@ -351,7 +351,10 @@ def list_models() -> None:
 TrainOutOpt = Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
                                            "resumable state goes beside it as NAME.state.safetensors.")]
 TrainGroupOpt = Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")]
-WidthOpt = Annotated[int, typer.Option(min=4, help="Base channel width of the U-Net.")]
+WidthOpt = Annotated[Optional[int], typer.Option(min=4, help="Base channel width of the U-Net; default: the --init "
+                                                 "checkpoint's, else 32. With --init, may exceed the checkpoint's: every "
+                                                 "level widens by the same factor and the added channels start cut off "
+                                                 "from the old ones, so training goes on from the same function.")]
 BlocksOpt = Annotated[Optional[int], typer.Option(min=1, max=8, help="Residual blocks per U-Net level; default: the "
                                                   "--init checkpoint's, else 1. With --init, may exceed the checkpoint's: "
                                                   "the added blocks start as the identity, so training goes on from the "
@@ -368,7 +371,7 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
 
 
 InitOpt = Annotated[Optional[Path], typer.Option(
-    help="Start from this checkpoint's weights (same task and architecture, or fewer --blocks per level) with a "
+    help="Start from this checkpoint's weights (same task and architecture, or a smaller --width or --blocks) with a "
     "fresh optimizer, e.g. to train a shipped model further.")]
 EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of the shipped weights (bias-corrected); "
                                        "0 ships the raw weights at the end of the cosine decay. Resuming a finished "
@@ -397,7 +400,7 @@ def train_denoiser_command(
     out_path: TrainOutOpt,
     group: TrainGroupOpt = GroupName.d4,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
-    width: WidthOpt = 32,
+    width: WidthOpt = None,
     blocks: BlocksOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
@@ -452,7 +455,7 @@ def train_bridge_command(
     source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = "CT",
     target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
     group: TrainGroupOpt = GroupName.d4,
-    width: WidthOpt = 32,
+    width: WidthOpt = None,
     blocks: BlocksOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
     batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,

@@ -27,9 +27,11 @@ from .bridge_schedule import BrownianBridge
 from .checkpoint import atomic_save, build_network, load_model, make_config, read_config, save_model
 from .errors import EqdenoiseError
 from .groups import get_group
+from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
+from .unet import UNet
 
 ProgressFn = Callable[[int, int, float], None]
 
@@ -42,7 +44,7 @@ class TrainSettings:
     out: str
     group: str = "d4"
     channels: int = 1
-    base: int = 32
+    base: int | None = None
     mults: tuple[int, ...] = (1, 2, 4)
     blocks: int | None = None
     steps: int = 20000
@@ -206,7 +208,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
     the resumable state goes to ``state`` (default: beside the checkpoint).
     """
-    settings = with_depth(settings)
+    settings = with_init_shape(settings)
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
     group = get_group(settings.group)
@@ -266,29 +268,22 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     return _record(settings, step, seconds + time.time() - started, len(images))
 
 
-def with_depth(settings: TrainSettings) -> TrainSettings:
-    """``settings`` with an unset ``blocks`` filled in: the ``init`` checkpoint's depth, else one block per level."""
-    if settings.blocks is not None:
-        return settings
-    blocks = int(read_config(Path(settings.init))["architecture"]["blocks"]) if settings.init else 1
-    return replace(settings, blocks=blocks)
+def with_init_shape(settings: TrainSettings) -> TrainSettings:
+    """``settings`` with an unset width or depth filled in: the ``init`` checkpoint's, else base 32 and one block."""
+    have = read_config(Path(settings.init))["architecture"] if settings.init else {"base": 32, "blocks": 1}
+    base = int(have["base"]) if settings.base is None else settings.base
+    blocks = int(have["blocks"]) if settings.blocks is None else settings.blocks
+    return replace(settings, base=base, blocks=blocks)
 
 
-def _initial_weights(settings: TrainSettings, network: torch.nn.Module) -> dict:
-    """Weights of the ``init`` checkpoint, grown in depth if ``settings.blocks`` asks for more blocks per level.
-
-    Growth keeps the function: a level's existing blocks come first, and each added residual block
-    starts with a zero last convolution, so it is the identity until training moves it.
-    """
+def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
+    """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels."""
     model = load_model(Path(settings.init))
     have, want = model.config["architecture"], settings.architecture()
-    same_but_depth = {**have, "blocks": want["blocks"]} == want and int(have["blocks"]) <= want["blocks"]
-    if model.task != settings.task or not same_but_depth:
+    if model.task != settings.task or not can_grow(have, want):
         raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
-                             f"{want} (only the number of blocks per level may grow)")
-    weights = network.state_dict()
-    weights.update(model.network.state_dict())
-    return weights
+                             f"{want} (only the blocks per level and the base width may grow)")
+    return grown_weights(model.network, network)
 
 
 def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:

@@ -30,6 +30,12 @@ def settings(folder, out, steps):
                          save_every=2, warmup=2)
 
 
+def shape(checkpoint) -> tuple[int, int]:
+    """(blocks per level, base width) of a checkpoint."""
+    architecture = load_model(checkpoint).config["architecture"]
+    return architecture["blocks"], architecture["base"]
+
+
 def test_train_resume_and_use(folder, tmp_path):
     out = tmp_path / "m.safetensors"
     losses = []
@@ -99,32 +105,34 @@ def test_init_starts_from_a_checkpoints_weights(folder, tmp_path):
     run_training(frozen)
     for a, b in zip(load_model(start).network.parameters(), load_model(frozen.out).network.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
-    wider = settings(folder, tmp_path / "wider.safetensors", 2)
-    wider.init, wider.base = str(start), 8
+    other_levels = settings(folder, tmp_path / "other.safetensors", 2)
+    other_levels.init, other_levels.mults = str(start), (1, 2, 4)
     with pytest.raises(EqdenoiseError, match="not the requested"):
-        run_training(wider)
+        run_training(other_levels)
 
 
-def test_init_grows_depth_keeping_the_function(folder, tmp_path):
+def test_init_grows_depth_and_width_keeping_the_function(folder, tmp_path):
     start = tmp_path / "start.safetensors"
     run_training(settings(folder, start, 2))
     deeper = settings(folder, tmp_path / "deeper.safetensors", 2)
-    deeper.init, deeper.blocks, deeper.lr, deeper.ema = str(start), 3, 0.0, 0.0
+    deeper.init, deeper.blocks, deeper.base, deeper.lr, deeper.ema = str(start), 3, 6, 0.0, 0.0
     run_training(deeper)
     before, after = load_model(start), load_model(deeper.out)
-    assert after.config["architecture"]["blocks"] == 3
+    assert shape(deeper.out) == (3, 6)
     assert sum(p.numel() for p in after.network.parameters()) > sum(p.numel() for p in before.network.parameters())
     x, sigma = torch.randn(2, 1, 12, 20), torch.tensor([0.2, 1.5])
     with torch.no_grad():
         assert torch.allclose(before.network(x, sigma), after.network(x, sigma), atol=1e-6)
     unset = settings(folder, tmp_path / "unset.safetensors", 2)
-    unset.init, unset.blocks = str(deeper.out), None
+    unset.init, unset.blocks, unset.base = str(deeper.out), None, None
     run_training(unset)
-    assert load_model(unset.out).config["architecture"]["blocks"] == 3
-    shallower = settings(folder, tmp_path / "shallower.safetensors", 2)
-    shallower.init, shallower.blocks = str(deeper.out), 2
-    with pytest.raises(EqdenoiseError, match="only the number of blocks per level may grow"):
-        run_training(shallower)
+    assert shape(unset.out) == (3, 6)
+    for field, value in (("blocks", 2), ("base", 4)):
+        smaller = settings(folder, tmp_path / f"smaller-{field}.safetensors", 2)
+        smaller.init = str(deeper.out)
+        setattr(smaller, field, value)
+        with pytest.raises(EqdenoiseError, match="only the blocks per level and the base width may grow"):
+            run_training(smaller)
 
 
 def test_train_command_blocks_and_stop_at(folder, tmp_path):
@@ -138,14 +146,22 @@ def test_train_command_blocks_and_stop_at(folder, tmp_path):
     assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
 
 
-def test_train_command_init_keeps_the_checkpoints_depth_unless_told(folder, tmp_path):
-    deep, tuned = tmp_path / "deep.safetensors", tmp_path / "tuned.safetensors"
-    common = ["--width", "4", "--steps", "1", "--batch", "2", "--patch", "16"]
-    made = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(deep), *common, "--blocks", "2"])
+def test_train_command_init_keeps_the_checkpoints_shape_unless_told(folder, tmp_path):
+    deep, tuned, wider = (tmp_path / f"{name}.safetensors" for name in ("deep", "tuned", "wider"))
+    common = ["--steps", "1", "--batch", "2", "--patch", "16"]
+    made = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(deep), *common, "--width", "6",
+                                    "--blocks", "2"])
     assert made.exit_code == 0, made.output
     result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tuned), *common, "--init", str(deep)])
     assert result.exit_code == 0, result.output
-    assert load_model(tuned).config["architecture"]["blocks"] == 2
+    assert shape(tuned) == (2, 6)
+    grown = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(wider), *common, "--init", str(deep),
+                                     "--width", "8"])
+    assert grown.exit_code == 0, grown.output
+    assert shape(wider) == (2, 8)
+    shrunk = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "narrow.safetensors"),
+                                      *common, "--init", str(deep), "--width", "4"])
+    assert shrunk.exit_code == 1 and "may grow" in shrunk.output and "Traceback" not in shrunk.output
 
 
 def test_sigma_weights_grow_with_noise_inside_the_range_and_are_flat_outside():
