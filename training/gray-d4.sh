@@ -9,13 +9,16 @@
 #   leg 5: a fresh cosine, the ε-loss weighted by σ/σ_mid so high noise counts as much as low (in dB), 5,000 steps
 #                                                               -> training/gray-d4-leg5.safetensors (committed)
 #   leg 6: the same loss on 128² patches (4 per step: the same pixels per step, more context), lr 1e-4, 3,500 steps
-#                                                               -> models/gray-d4.safetensors
-# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=6 needs only the committed leg 5.
-# Every leg resumes with --resume if interrupted. Legs 3-6 were run with two threads on a 2-core machine.
+#                                                               -> models/gray-d4.safetensors (shipped), kept as
+#                                                                  training/gray-d4-leg6.safetensors (committed)
+#   leg 7 (running, not shipped): grown to 5 blocks per level, lr 1.5e-4, a 7,000-step cosine
+#                                                               -> training/gray-d4-leg7.safetensors
+# Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=7 needs only the committed leg 6.
+# Every leg resumes with --resume if interrupted. Legs 3-7 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2 3 4 5 6}
+LEGS=${LEGS:-1 2 3 4 5 6 7}
 NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
     case "$leg" in
@@ -32,6 +35,10 @@ for leg in $LEGS; do
     6) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg5.safetensors --out models/gray-d4.safetensors \
            --state training/gray-d4-leg6.state.safetensors --patch 128 --batch 4 --lr 1e-4 --sigma-range 5 75 \
            --restoration-fraction 0.9 --sigma-weight 1 --steps 3500 --warmup 100 --seed 5 "$@" ;;
+    7) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg6.safetensors --blocks 5 \
+           --out training/gray-d4-leg7.safetensors --state training/gray-d4-leg7.state.safetensors --patch 128 --batch 4 \
+           --lr 1.5e-4 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1 --steps 7000 --warmup 200 \
+           --seed 6 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
 done
