@@ -51,7 +51,8 @@ def build_network(architecture: dict) -> UNet:
     in_channels = architecture.get("in_channels")
     return UNet(channels=int(architecture["channels"]), base=int(architecture["base"]),
                 mults=tuple(int(m) for m in architecture["mults"]), blocks=int(architecture["blocks"]),
-                emb_dim=int(architecture["emb_dim"]), in_channels=int(in_channels) if in_channels else None)
+                emb_dim=int(architecture["emb_dim"]), in_channels=int(in_channels) if in_channels else None,
+                attention=int(architecture.get("attention", 0)))
 
 
 IMAGE_RANGE = {"unit": "image", "low": 0.0, "high": 1.0,

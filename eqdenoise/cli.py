@@ -359,6 +359,10 @@ BlocksOpt = Annotated[Optional[int], typer.Option(min=1, max=8, help="Residual b
                                                   "--init checkpoint's, else 1. With --init, may exceed the checkpoint's: "
                                                   "the added blocks start as the identity, so training goes on from the "
                                                   "same function with a deeper network.")]
+AttentionOpt = Annotated[Optional[int], typer.Option(
+    min=0, metavar="WINDOW", help="Self-attention within windows of WINDOW×WINDOW positions of the deepest level "
+    "(4·WINDOW pixels a side) between the middle blocks; 0 for none. Default: the --init checkpoint's, else none. "
+    "With --init, a network without it gains it as the identity, so training goes on from the same function.")]
 LrOpt = Annotated[float, typer.Option(help="Peak learning rate of AdamW.")]
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed of all random draws.")]
 SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")]
@@ -402,6 +406,7 @@ def train_denoiser_command(
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
     width: WidthOpt = None,
     blocks: BlocksOpt = None,
+    attention: AttentionOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
@@ -435,7 +440,7 @@ def train_denoiser_command(
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
-                             blocks=blocks, init=str(init) if init else None)
+                             blocks=blocks, attention=attention, init=str(init) if init else None)
     _train(settings, resume, minutes, state, stop_at)
 
 
@@ -457,6 +462,7 @@ def train_bridge_command(
     group: TrainGroupOpt = GroupName.d4,
     width: WidthOpt = None,
     blocks: BlocksOpt = None,
+    attention: AttentionOpt = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
     batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
@@ -487,8 +493,8 @@ def train_bridge_command(
             raise typer.Exit(1)
     settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
-                             lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, source_range=windows[0],
-                             target_range=windows[1], beta=beta, regression=regression,
+                             lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,
+                             source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
     _train(settings, resume, minutes, state, stop_at)
 

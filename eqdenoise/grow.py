@@ -1,8 +1,8 @@
-"""Function-preserving growth of a U-Net: more residual blocks per level, wider levels, or both.
+"""Function-preserving growth of a U-Net: more residual blocks per level, wider levels, windowed attention.
 
 A grown network starts as the exact function of the small one (up to float summation order):
 every weight of the small network keeps its place, the weights from added channels into the old
-ones are zero, and added blocks start with a zero last convolution, so they are the identity.
+ones are zero, and added blocks (residual or attention) start with a zero last layer, so they are the identity.
 The added channels get fresh random weights from the old ones, so they carry signal and their
 zero outgoing weights receive gradient from the first step.
 """
@@ -17,14 +17,15 @@ from .unet import UNet
 
 
 def can_grow(small: dict, large: dict) -> bool:
-    """Whether architecture ``large`` is ``small`` with at least as many blocks and channels on every level."""
+    """Whether ``large`` is ``small`` with at least as many blocks and channels on every level, and maybe attention."""
     fixed = ("name", "channels", "emb_dim", "in_channels")
     if any(small.get(key) != large.get(key) for key in fixed) or len(small["mults"]) != len(large["mults"]):
         return False
     small_widths, large_widths = _widths(small), _widths(large)
     wider = all(s <= g for s, g in zip(small_widths, large_widths, strict=True))
     same_skips = [a == b for a, b in pairwise(small_widths)] == [a == b for a, b in pairwise(large_widths)]
-    return wider and same_skips and int(small["blocks"]) <= int(large["blocks"])
+    attention = int(small.get("attention", 0)) in (0, int(large.get("attention", 0)))
+    return wider and same_skips and attention and int(small["blocks"]) <= int(large["blocks"])
 
 
 def grown_weights(small: UNet, large: UNet) -> dict[str, torch.Tensor]:

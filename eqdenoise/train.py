@@ -47,6 +47,7 @@ class TrainSettings:
     base: int | None = None
     mults: tuple[int, ...] = (1, 2, 4)
     blocks: int | None = None
+    attention: int | None = None
     steps: int = 20000
     batch: int = 16
     patch: int = 48
@@ -74,6 +75,8 @@ class TrainSettings:
                         "blocks": self.blocks, "emb_dim": 128}
         if self.task == "bridge":
             architecture["in_channels"] = 2 * self.channels
+        if self.attention:
+            architecture["attention"] = self.attention
         return architecture
 
 
@@ -269,11 +272,12 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
 
 
 def with_init_shape(settings: TrainSettings) -> TrainSettings:
-    """``settings`` with an unset width or depth filled in: the ``init`` checkpoint's, else base 32 and one block."""
+    """``settings`` with unset width, depth or attention filled in: the ``init`` checkpoint's, else 32, 1 and none."""
     have = read_config(Path(settings.init))["architecture"] if settings.init else {"base": 32, "blocks": 1}
     base = int(have["base"]) if settings.base is None else settings.base
     blocks = int(have["blocks"]) if settings.blocks is None else settings.blocks
-    return replace(settings, base=base, blocks=blocks)
+    attention = int(have.get("attention", 0)) if settings.attention is None else settings.attention
+    return replace(settings, base=base, blocks=blocks, attention=attention)
 
 
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
@@ -282,7 +286,7 @@ def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
     have, want = model.config["architecture"], settings.architecture()
     if model.task != settings.task or not can_grow(have, want):
         raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
-                             f"{want} (only the blocks per level and the base width may grow)")
+                             f"{want} (only the blocks per level and the base width may grow, and attention be added)")
     return grown_weights(model.network, network)
 
 

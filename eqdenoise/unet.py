@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import WindowAttention
+
 
 def noise_embedding(sigma: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal features of c_noise = log(σ)/4, one row per batch item."""
@@ -41,10 +43,14 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """Noise-conditional U-Net, (x_t[, source], σ_t or t) → ε or x0; 2×2 average pooling, nearest upsampling."""
+    """Noise-conditional U-Net, (x_t[, source], σ_t or t) → ε or x0; 2×2 average pooling, nearest upsampling.
+
+    ``attention`` > 0 puts windowed self-attention (windows of that many deepest-level positions a side)
+    between the two middle blocks.
+    """
 
     def __init__(self, channels: int = 1, base: int = 32, mults: tuple[int, ...] = (1, 2, 4),
-                 blocks: int = 1, emb_dim: int = 128, in_channels: int | None = None):
+                 blocks: int = 1, emb_dim: int = 128, in_channels: int | None = None, attention: int = 0):
         super().__init__()
         self.channels = channels
         self.in_channels = in_channels or channels
@@ -64,6 +70,7 @@ class UNet(nn.Module):
             self.down.append(level)
             skips.append(ch)
         self.mid = nn.ModuleList([ResBlock(ch, ch, emb_dim), ResBlock(ch, ch, emb_dim)])
+        self.attention = WindowAttention(ch, attention) if attention else None
         self.up = nn.ModuleList()
         for width, skip in zip(reversed(widths), reversed(skips), strict=True):
             level = nn.ModuleList()
@@ -88,8 +95,10 @@ class UNet(nn.Module):
             for block in level:
                 h = block(h, emb)
             skips.append(h)
-        for block in self.mid:
-            h = block(h, emb)
+        h = self.mid[0](h, emb)
+        if self.attention is not None:
+            h = self.attention(h)
+        h = self.mid[1](h, emb)
         for i, level in enumerate(self.up):
             if i > 0:
                 h = F.interpolate(h, scale_factor=2, mode="nearest")

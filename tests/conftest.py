@@ -20,6 +20,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data" / "dncnn-gray"
 
 def tiny_architecture(channels: int, task: str = "denoise") -> dict:
     architecture = {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 16}
+    if channels == 3:
+        architecture["attention"] = 3
     if task == "bridge":
         architecture["in_channels"] = 2 * channels
     return architecture

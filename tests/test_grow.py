@@ -19,11 +19,12 @@ def randomised(network: UNet) -> UNet:
 ARCH = {"name": "unet", "channels": 1, "base": 4, "mults": [1, 2, 4], "blocks": 1, "emb_dim": 16}
 
 
-@pytest.mark.parametrize(("base", "blocks", "channels", "in_channels"),
-                         [(4, 3, 1, None), (6, 1, 1, None), (8, 2, 3, None), (6, 2, 1, 2)])
-def test_grown_network_computes_the_same_function(base, blocks, channels, in_channels):
+@pytest.mark.parametrize(("base", "blocks", "attention", "channels", "in_channels"),
+                         [(4, 3, 0, 1, None), (6, 1, 0, 1, None), (8, 2, 0, 3, None), (6, 2, 0, 1, 2), (4, 1, 2, 1, None),
+                          (8, 2, 2, 3, None)])
+def test_grown_network_computes_the_same_function(base, blocks, attention, channels, in_channels):
     small = randomised(UNet(channels, 4, (1, 2, 4), 1, emb_dim=16, in_channels=in_channels)).eval()
-    large = UNet(channels, base, (1, 2, 4), blocks, emb_dim=16, in_channels=in_channels).eval()
+    large = UNet(channels, base, (1, 2, 4), blocks, emb_dim=16, in_channels=in_channels, attention=attention).eval()
     large.load_state_dict(grown_weights(small, large))
     x = torch.randn(2, in_channels or channels, 12, 20)
     sigma = torch.tensor([0.05, 3.0])
@@ -48,4 +49,6 @@ def test_can_grow_only_upward_on_every_level():
     assert not can_grow(ARCH, {**ARCH, "blocks": 0})
     assert not can_grow(ARCH, {**ARCH, "mults": [1, 2, 4, 8]})
     assert not can_grow(ARCH, {**ARCH, "channels": 3})
+    assert can_grow(ARCH, {**ARCH, "attention": 8}) and can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 8})
+    assert not can_grow({**ARCH, "attention": 8}, ARCH) and not can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 4})
     assert not can_grow({**ARCH, "mults": [1, 1, 2]}, {**ARCH, "base": 4, "mults": [1, 2, 4]})
