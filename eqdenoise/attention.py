@@ -11,6 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+SCORES_PER_CHUNK = 2**24
+"""Attention scores held at once (64 MiB of float32): windows are processed in chunks of at most this many."""
+
 
 class WindowAttention(nn.Module):
     """x + proj(MHSA(LayerNorm(x))) within each window; any H×W."""
@@ -39,7 +42,9 @@ class WindowAttention(nn.Module):
         q, kv = self.qkv(self.norm(tokens)).split([c, 2 * c], dim=-1)
         key, value = kv.chunk(2, dim=-1)
         heads = [t.unflatten(-1, (self.heads, c // self.heads)).transpose(1, 2) for t in (q, key, value)]
-        mixed = F.scaled_dot_product_attention(*heads, attn_mask=mask).transpose(1, 2).flatten(2)
+        chunk = max(1, SCORES_PER_CHUNK // (self.heads * (k * k) ** 2))
+        mixed = torch.cat([F.scaled_dot_product_attention(*(t[i:i + chunk] for t in heads), attn_mask=mask[i:i + chunk])
+                           for i in range(0, len(mask), chunk)]).transpose(1, 2).flatten(2)
         out = self.proj(mixed).reshape(n, rows, cols, k, k, c).permute(0, 5, 1, 3, 2, 4)
         return x + out.reshape(n, c, rows * k, cols * k)[:, :, :h, :w]
 

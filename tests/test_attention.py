@@ -1,7 +1,9 @@
 """Windowed self-attention: each window attends only within itself, edge windows are cut short, not padded."""
 
+import pytest
 import torch
 
+from eqdenoise import attention
 from eqdenoise.attention import WindowAttention
 
 
@@ -16,7 +18,9 @@ def plain_attention(block: WindowAttention, x: torch.Tensor) -> torch.Tensor:
     return x + block.proj(mixed).transpose(1, 2).reshape(n, c, h, w)
 
 
-def test_each_window_attends_within_itself_on_any_size():
+@pytest.mark.parametrize("scores_per_chunk", [2**24, 64])
+def test_each_window_attends_within_itself_on_any_size(monkeypatch, scores_per_chunk):
+    monkeypatch.setattr(attention, "SCORES_PER_CHUNK", scores_per_chunk)
     torch.manual_seed(0)
     block = WindowAttention(8, window=4, heads=2)
     torch.nn.init.normal_(block.proj.weight)
