@@ -11,7 +11,7 @@
 #   leg 6: the same loss on 128² patches (4 per step: the same pixels per step, more context), lr 1e-4, 3,500 steps
 #                                                               -> models/gray-d4.safetensors (shipped), kept as
 #                                                                  training/gray-d4-leg6.safetensors (committed)
-#   leg 7 (running, not shipped): grown to 5 blocks per level, lr 1.5e-4, a 7,000-step cosine
+#   leg 7 (running, not shipped): self-attention added in the middle (windows of 32 positions = 128 px), 4,000 steps
 #                                                               -> training/gray-d4-leg7.safetensors
 # Run one leg with LEGS=N; each leg starts from the previous leg's file, so LEGS=7 needs only the committed leg 6.
 # Every leg resumes with --resume if interrupted. Legs 3-7 were run with two threads on a 2-core machine.
@@ -35,9 +35,9 @@ for leg in $LEGS; do
     6) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg5.safetensors --out models/gray-d4.safetensors \
            --state training/gray-d4-leg6.state.safetensors --patch 128 --batch 4 --lr 1e-4 --sigma-range 5 75 \
            --restoration-fraction 0.9 --sigma-weight 1 --steps 3500 --warmup 100 --seed 5 "$@" ;;
-    7) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg6.safetensors --blocks 5 \
+    7) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg6.safetensors --attention 32 \
            --out training/gray-d4-leg7.safetensors --state training/gray-d4-leg7.state.safetensors --patch 128 --batch 4 \
-           --lr 1.5e-4 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1 --steps 7000 --warmup 200 \
+           --lr 1e-4 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1 --steps 4000 --warmup 200 \
            --seed 6 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
