@@ -31,9 +31,10 @@ def can_grow(small: dict, large: dict) -> bool:
 def grown_weights(small: UNet, large: UNet) -> dict[str, torch.Tensor]:
     """The state dict of ``large`` holding ``small``'s function; ``large``'s own weights fill what is new."""
     weights = {key: value.clone() for key, value in large.state_dict().items()}
+    trained = small.state_dict()
     for prefix, (rows, cols) in _channel_maps(small, large).items():
         for kind in ("weight", "bias"):
-            old = small.state_dict().get(f"{prefix}.{kind}")
+            old = trained.get(f"{prefix}.{kind}")
             if old is None:
                 continue
             new = weights[f"{prefix}.{kind}"]
