@@ -45,6 +45,11 @@ class GroupName(str, Enum):
     d4 = "d4"
 
 
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
 ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') "
                                        "or path to a .safetensors checkpoint.")]
 DenoiserOpt = Annotated[Optional[str], typer.Option(
@@ -369,6 +374,9 @@ SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and sta
 MinutesOpt = Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")]
 StopAtOpt = Annotated[Optional[int], typer.Option(min=1, help="Stop (after saving) at this step, before the end of "
                                                  "the cosine schedule; --resume continues it.")]
+PrecisionOpt = Annotated[Precision, typer.Option(
+    help="Arithmetic of the training passes. bf16: bfloat16 autocast with channels-last tensors, about 3x faster on "
+    "CPUs with AMX or AVX512-BF16 (slower elsewhere); weights, optimizer, EMA and the checkpoint stay fp32.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state.")]
 StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
                                                   "Default: NAME.state.safetensors beside --out.")]
@@ -427,6 +435,7 @@ def train_denoiser_command(
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
     stop_at: StopAtOpt = None,
+    precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
     state: StateOpt = None,
 ) -> None:
@@ -440,7 +449,8 @@ def train_denoiser_command(
                              steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
-                             blocks=blocks, attention=attention, init=str(init) if init else None)
+                             blocks=blocks, attention=attention, init=str(init) if init else None,
+                             precision=precision.value)
     _train(settings, resume, minutes, state, stop_at)
 
 
@@ -476,6 +486,7 @@ def train_bridge_command(
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
     stop_at: StopAtOpt = None,
+    precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
     state: StateOpt = None,
 ) -> None:
@@ -495,7 +506,8 @@ def train_bridge_command(
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
                              lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,
                              source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
-                             init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality})
+                             init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
+                             precision=precision.value)
     _train(settings, resume, minutes, state, stop_at)
 
 

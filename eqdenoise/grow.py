@@ -17,19 +17,26 @@ from .unet import UNet
 
 
 def can_grow(small: dict, large: dict) -> bool:
-    """Whether ``large`` is ``small`` with at least as many blocks and channels on every level, and maybe attention."""
+    """Whether ``large`` is ``small`` with at least as many blocks and channels on every level, and maybe attention.
+
+    A network that has attention keeps its width: its LayerNorm and heads would not keep their function.
+    """
     fixed = ("name", "channels", "emb_dim", "in_channels")
     if any(small.get(key) != large.get(key) for key in fixed) or len(small["mults"]) != len(large["mults"]):
         return False
     small_widths, large_widths = _widths(small), _widths(large)
     wider = all(s <= g for s, g in zip(small_widths, large_widths, strict=True))
     same_skips = [a == b for a, b in pairwise(small_widths)] == [a == b for a, b in pairwise(large_widths)]
-    attention = int(small.get("attention", 0)) in (0, int(large.get("attention", 0)))
+    had = int(small.get("attention", 0))
+    attention = had == 0 or (had == int(large.get("attention", 0)) and small_widths == large_widths)
     return wider and same_skips and attention and int(small["blocks"]) <= int(large["blocks"])
 
 
 def grown_weights(small: UNet, large: UNet) -> dict[str, torch.Tensor]:
-    """The state dict of ``large`` holding ``small``'s function; ``large``'s own weights fill what is new."""
+    """The state dict of ``large`` holding ``small``'s function; ``large``'s own weights fill what is new.
+
+    ``small``'s attention, if it has one, is copied as it is (``can_grow`` keeps such a network's width).
+    """
     weights = {key: value.clone() for key, value in large.state_dict().items()}
     trained = small.state_dict()
     for prefix, (rows, cols) in _channel_maps(small, large).items():
@@ -43,6 +50,9 @@ def grown_weights(small: UNet, large: UNet) -> dict[str, torch.Tensor]:
                 continue
             new[rows] = 0.0
             new[rows[:, None], cols[None, :]] = old
+    for key, value in trained.items():
+        if key.startswith("attention."):
+            weights[key] = value.clone()
     return weights
 
 

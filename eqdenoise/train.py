@@ -68,6 +68,7 @@ class TrainSettings:
     beta: float = 1.0
     regression: bool = False
     init: str | None = None
+    precision: str = "fp32"
     extra: dict = field(default_factory=dict)
 
     def architecture(self) -> dict:
@@ -176,6 +177,14 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     return (sigma.clamp(lo, hi) / math.sqrt(lo * hi)) ** settings.sigma_weight
 
 
+def _forward(settings: TrainSettings, network, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    """The network's output in fp32; with ``precision == "bf16"`` computed under bfloat16 autocast, channels last."""
+    if settings.precision != "bf16":
+        return network(x, condition)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return network(x.contiguous(memory_format=torch.channels_last), condition).float()
+
+
 def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator) -> torch.Tensor:
     """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal."""
     if settings.task == "bridge":
@@ -184,10 +193,11 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = schedule.marginal(x0, y, t, eps)
-        return torch.mean((network(torch.cat([x_t, y], dim=1), schedule.condition(t)) - x0) ** 2)
+        return torch.mean((_forward(settings, network, torch.cat([x_t, y], dim=1), schedule.condition(t)) - x0) ** 2)
     sigma = sample_sigma(settings, schedule, generator)
     eps = torch.randn(batch.shape, generator=generator)
-    per_sample = torch.mean((network(schedule.add_noise(batch, eps, sigma), sigma) - eps) ** 2, dim=(1, 2, 3))
+    predicted = _forward(settings, network, schedule.add_noise(batch, eps, sigma), sigma)
+    per_sample = torch.mean((predicted - eps) ** 2, dim=(1, 2, 3))
     return torch.mean(sigma_weights(sigma, settings) * per_sample)
 
 
@@ -225,6 +235,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     network = build_network(settings.architecture())
     if settings.init:
         network.load_state_dict(_initial_weights(settings, network))
+    if settings.precision == "bf16":
+        network = network.to(memory_format=torch.channels_last)
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())

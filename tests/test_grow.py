@@ -34,6 +34,16 @@ def test_grown_network_computes_the_same_function(base, blocks, attention, chann
     assert sum(p.numel() for p in large.parameters()) > sum(p.numel() for p in small.parameters())
 
 
+def test_deepening_keeps_a_trained_attention():
+    small = randomised(UNet(1, 4, (1, 2, 4), 1, emb_dim=16, attention=2)).eval()
+    large = UNet(1, 4, (1, 2, 4), 3, emb_dim=16, attention=2).eval()
+    large.load_state_dict(grown_weights(small, large))
+    x, sigma = torch.randn(2, 1, 12, 20), torch.tensor([0.05, 3.0])
+    with torch.no_grad():
+        expected, got = small(x, sigma), large(x, sigma)
+    assert torch.allclose(expected, got, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
+
+
 def test_added_channels_carry_signal_and_receive_gradient():
     small = randomised(UNet(1, 4, (1, 2), 1, emb_dim=16))
     large = UNet(1, 8, (1, 2), 1, emb_dim=16)
@@ -51,4 +61,6 @@ def test_can_grow_only_upward_on_every_level():
     assert not can_grow(ARCH, {**ARCH, "channels": 3})
     assert can_grow(ARCH, {**ARCH, "attention": 8}) and can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 8})
     assert not can_grow({**ARCH, "attention": 8}, ARCH) and not can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 4})
+    assert can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 8, "blocks": 2})
+    assert not can_grow({**ARCH, "attention": 8}, {**ARCH, "attention": 8, "base": 8})
     assert not can_grow({**ARCH, "mults": [1, 1, 2]}, {**ARCH, "base": 4, "mults": [1, 2, 4]})

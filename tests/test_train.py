@@ -199,3 +199,41 @@ def test_resuming_a_run_started_from_init_exports_its_ema_not_the_random_start(f
     run_training(tuned, resume=True)
     for a, b in zip(load_model(start).network.parameters(), load_model(tuned.out).network.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_bf16_forward_runs_in_bfloat16_and_returns_fp32():
+    from eqdenoise.checkpoint import build_network
+    from eqdenoise.train import _forward
+
+    torch.manual_seed(0)
+    network = build_network({"name": "unet", "channels": 1, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 128})
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.normal_(0.0, 0.3)
+    x, sigma = torch.randn(2, 1, 16, 16), torch.tensor([0.1, 0.3])
+    exact = _forward(TrainSettings(data="", out=""), network, x, sigma)
+    fast = _forward(TrainSettings(data="", out="", precision="bf16"), network, x, sigma)
+    assert fast.dtype == torch.float32 and not torch.equal(fast, exact)
+    assert torch.allclose(fast, exact, atol=0.05 * exact.abs().max().item())
+
+
+def test_bf16_training_writes_fp32_checkpoints_and_resumes(folder, tmp_path):
+    out = tmp_path / "bf16.safetensors"
+    fast = settings(folder, out, 4)
+    fast.precision = "bf16"
+    losses = []
+    assert run_training(fast, pause_at=2)["steps_done"] == 2
+    assert run_training(fast, resume=True, progress=lambda s, t, loss: losses.append(loss))["steps_done"] == 4
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    model = load_model(out)
+    assert model.config["training"]["settings"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 and p.is_contiguous() for p in model.network.parameters())
+    plain = tmp_path / "fp32.safetensors"
+    run_training(settings(folder, plain, 4))
+    pairs = zip(model.network.parameters(), load_model(plain).network.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "cli.safetensors"),
+                                      "--width", "4", "--steps", "2", "--batch", "2", "--patch", "16",
+                                      "--precision", "bf16"])
+    assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "cli.safetensors").config["training"]["settings"]["precision"] == "bf16"
