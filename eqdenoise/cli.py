@@ -76,10 +76,14 @@ TileOpt = Annotated[Optional[int], typer.Option(
                 "Default: 512-pixel tiles for images above one megapixel. Tiling happens in the canonical "
                 "frame, so results stay exactly equivariant.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
+RunPrecisionOpt = Annotated[Precision, typer.Option(
+    help="Arithmetic of the network. bf16: bfloat16 with channels-last tensors, about 4x faster on CPUs with AMX or "
+    "AVX512-BF16 (slower elsewhere) for a few hundredths of a dB; canon stays exactly equivariant.")]
 
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
-             method: Method, group: Optional[GroupName], tile: Optional[int]) -> DenoiseOptions:
+             method: Method, group: Optional[GroupName], tile: Optional[int],
+             precision: Precision = Precision.fp32) -> DenoiseOptions:
     """Parse CLI values into library options."""
     if sigma is None:
         parsed: float | str | None = None if strength is not None else "auto"
@@ -91,16 +95,17 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
         except ValueError:
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = DenoiseOptions(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed,
-                             method=method.value, group=group.value if group else None, tile=tile)
+                             method=method.value, group=group.value if group else None, tile=tile,
+                             precision=precision.value)
     options.check()
     return options
 
 
 def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
-                      tile: Optional[int]) -> TransferOptions:
+                      tile: Optional[int], precision: Precision = Precision.fp32) -> TransferOptions:
     """Parse CLI values into checked transfer options."""
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
-                              group=group.value if group else None, tile=tile)
+                              group=group.value if group else None, tile=tile, precision=precision.value)
     options.check()
     return options
 
@@ -185,11 +190,12 @@ def denoise(
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
     tile: TileOpt = None,
+    precision: RunPrecisionOpt = Precision.fp32,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
     try:
-        options = _options(sigma, strength, steps, eta, seed, method, group, tile)
+        options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision)
         loaded: dict[str, Model] = {}
         if model:
             _denoiser(model, options, loaded)
@@ -228,11 +234,12 @@ def transfer(
                                        "step, 1 the bridge's ancestral sampler.")] = 0.0,
     seed: SeedOpt = 0,
     tile: TileOpt = None,
+    precision: RunPrecisionOpt = Precision.fp32,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
     try:
-        options = _transfer_options(steps, eta, seed, method, group, tile)
+        options = _transfer_options(steps, eta, seed, method, group, tile, precision)
         loaded = resolve_model(model, task="bridge")
         resolve_group(loaded, options.group)
         target_name = str(loaded.config["modalities"].get("target", "target"))
@@ -280,6 +287,7 @@ def verify(
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
     tile: TileOpt = None,
+    precision: RunPrecisionOpt = Precision.fp32,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the "
                                              "image's pixel levels (e.g. 0–255 for 8-bit). Default 0: exact.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
@@ -287,7 +295,7 @@ def verify(
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
     try:
         if task is Task.denoise:
-            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile)
+            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision)
             image = read_image(image_path)
             model = model or default_denoiser(image.pixels.shape[0])
             loaded = resolve_model(model, task="denoise")
@@ -296,7 +304,7 @@ def verify(
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
-            options = _transfer_options(steps or DEFAULT_STEPS, eta, seed, method, group, tile)
+            options = _transfer_options(steps or DEFAULT_STEPS, eta, seed, method, group, tile, precision)
             model = model or "ct2pet-d4"
             loaded = resolve_model(model, task="bridge")
             scan = read_scan(image_path)

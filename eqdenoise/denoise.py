@@ -122,6 +122,7 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
     else:
         state = schedule.alpha(t_start) * padded
-    predict = wrapped(eps_predictor(model), model.network.stride, tile, group if options.method == "fa" else None)
+    predict = wrapped(eps_predictor(model, options.precision), model.network.stride, tile,
+                      group if options.method == "fa" else None)
     result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group, get_group
+from .precision import check_precision
 
 METHODS = ("canon", "fa", "none")
 BYTES_PER_PIXEL_PER_WIDTH = 45
@@ -19,7 +20,7 @@ AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
 
 @dataclass(frozen=True)
 class SamplerOptions:
-    """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile side."""
+    """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile, precision."""
 
     steps: int = 1
     eta: float = 0.0
@@ -27,10 +28,12 @@ class SamplerOptions:
     method: str = "canon"
     group: str | None = None
     tile: int | None = None
+    precision: str = "fp32"
 
     def check(self) -> None:
         """Reject values outside their ranges."""
         check_sampler_options(self.method, self.steps, self.eta, self.tile)
+        check_precision(self.precision)
 
 
 def check_sampler_options(method: str, steps: int, eta: float, tile: int | None) -> None:

@@ -11,30 +11,34 @@ import torch
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
 from .groups import Group
+from .precision import prepared, run
 from .samplers import EpsModel
 
 TILE_OVERLAP = 48
 
 
-def _network_predictor(model: Model, condition) -> EpsModel:
+def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
     """The checkpoint's network at the condition ``condition(t)`` sees, one batch item at a time to bound memory."""
+    network = prepared(model.network, precision)
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         value = condition(t)
         with torch.no_grad():
-            return torch.cat([model.network(item, value) for item in x.split(1)])
+            return torch.cat([run(network, item, value, precision) for item in x.split(1)])
 
     return predict
 
 
-def eps_predictor(model: Model) -> EpsModel:
+def eps_predictor(model: Model, precision: str = "fp32") -> EpsModel:
     """ε prediction of a denoiser at schedule time t (the network is conditioned on σ_t)."""
-    return _network_predictor(model, lambda t: torch.tensor([model.schedule.sigma(t)], dtype=torch.float32))
+    return _network_predictor(model, lambda t: torch.tensor([model.schedule.sigma(t)], dtype=torch.float32),
+                              precision)
 
 
-def x0_predictor(model: Model) -> EpsModel:
+def x0_predictor(model: Model, precision: str = "fp32") -> EpsModel:
     """x0 prediction of a bridge network from the stacked (state, source) at bridge time t."""
-    return _network_predictor(model, lambda t: BrownianBridge.condition(torch.tensor([t], dtype=torch.float32)))
+    return _network_predictor(model, lambda t: BrownianBridge.condition(torch.tensor([t], dtype=torch.float32)),
+                              precision)
 
 
 def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:

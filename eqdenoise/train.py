@@ -29,6 +29,7 @@ from .errors import EqdenoiseError
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
+from .precision import check_precision, prepared, run
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
 from .unet import UNet
@@ -177,14 +178,6 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     return (sigma.clamp(lo, hi) / math.sqrt(lo * hi)) ** settings.sigma_weight
 
 
-def _forward(settings: TrainSettings, network, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-    """The network's output in fp32; with ``precision == "bf16"`` computed under bfloat16 autocast, channels last."""
-    if settings.precision != "bf16":
-        return network(x, condition)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        return network(x.contiguous(memory_format=torch.channels_last), condition).float()
-
-
 def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator) -> torch.Tensor:
     """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal."""
     if settings.task == "bridge":
@@ -193,10 +186,10 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = schedule.marginal(x0, y, t, eps)
-        return torch.mean((_forward(settings, network, torch.cat([x_t, y], dim=1), schedule.condition(t)) - x0) ** 2)
+        return torch.mean((run(network, torch.cat([x_t, y], dim=1), schedule.condition(t), settings.precision) - x0) ** 2)
     sigma = sample_sigma(settings, schedule, generator)
     eps = torch.randn(batch.shape, generator=generator)
-    predicted = _forward(settings, network, schedule.add_noise(batch, eps, sigma), sigma)
+    predicted = run(network, schedule.add_noise(batch, eps, sigma), sigma, settings.precision)
     per_sample = torch.mean((predicted - eps) ** 2, dim=(1, 2, 3))
     return torch.mean(sigma_weights(sigma, settings) * per_sample)
 
@@ -221,6 +214,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
     the resumable state goes to ``state`` (default: beside the checkpoint).
     """
+    check_precision(settings.precision)
     settings = with_init_shape(settings)
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
@@ -235,8 +229,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     network = build_network(settings.architecture())
     if settings.init:
         network.load_state_dict(_initial_weights(settings, network))
-    if settings.precision == "bf16":
-        network = network.to(memory_format=torch.channels_last)
+    network = prepared(network, settings.precision, copy_first=False)
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())

@@ -67,7 +67,8 @@ def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
     generator = torch.Generator().manual_seed(options.seed)
     padded, (h, w) = pad_to_multiple(y, model.network.stride)
-    predict = wrapped(x0_predictor(model), model.network.stride, tile, group if options.method == "fa" else None)
+    predict = wrapped(x0_predictor(model, options.precision), model.network.stride, tile,
+                      group if options.method == "fa" else None)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous()

@@ -88,3 +88,13 @@ def test_same_seed_same_output_and_other_seed_differs(tiny_gray):
 def test_tiled_pipeline_is_bit_exact(tiny_gray, method):
     options = DenoiseOptions(method=method, sigma=None, strength=0.4, steps=2, eta=1.0, tile=64)
     assert_equivariant(tiny_gray, random_image(1, 100, 76, seed=8), options, "d4")
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("image", list(images()))
+def test_bf16_pipeline_is_bit_exact_on_d4(tiny_gray, tiny_rgb, method, image):
+    pixels = images()[image]
+    model = tiny_rgb if image.startswith("rgb") and image.endswith("10x7") else tiny_gray
+    options = DenoiseOptions(method=method, seed=5, precision="bf16", **SETTINGS["ddim-eta1"])
+    assert_equivariant(model, pixels, options, "d4")
+

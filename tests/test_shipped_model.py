@@ -70,6 +70,26 @@ def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, c
     assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
 
 
+def test_bf16_is_within_a_twentieth_of_a_db_of_fp32_and_exactly_equivariant(tmp_path):
+    noisy_path = SAMPLES / "cat-gray-noisy25.png"
+    clean = np.asarray(Image.open(SAMPLES / "cat-gray.png"))
+    outputs = {}
+    for precision in ("fp32", "bf16"):
+        outputs[precision] = tmp_path / f"{precision}.png"
+        result = runner.invoke(app, ["denoise", str(noisy_path), "-o", str(outputs[precision]), "--sigma", "25",
+                                     "--precision", precision])
+        assert result.exit_code == 0, result.output
+    exact, fast = (np.asarray(Image.open(outputs[p])) for p in ("fp32", "bf16"))
+    assert not np.array_equal(exact, fast)
+    assert abs(psnr(clean, exact) - psnr(clean, fast)) < 0.05
+    pixels = np.asarray(Image.open(noisy_path), dtype=np.float32)[None, 20:68, 40:100] / 255
+    image = save_png(tmp_path / "crop.png", pixels)
+    for method in ("canon", "fa"):
+        result = runner.invoke(app, ["verify", str(image), "--method", method, "--precision", "bf16", "--json"])
+        assert result.exit_code == 0, result.output
+        assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+
+
 def test_verify_shows_the_plain_network_is_not_exact(tmp_path):
     pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None, :48, :72] / 255
     image = save_png(tmp_path / "crop.png", pixels)

@@ -203,7 +203,7 @@ def test_resuming_a_run_started_from_init_exports_its_ema_not_the_random_start(f
 
 def test_bf16_forward_runs_in_bfloat16_and_returns_fp32():
     from eqdenoise.checkpoint import build_network
-    from eqdenoise.train import _forward
+    from eqdenoise.precision import run
 
     torch.manual_seed(0)
     network = build_network({"name": "unet", "channels": 1, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 128})
@@ -211,8 +211,8 @@ def test_bf16_forward_runs_in_bfloat16_and_returns_fp32():
         for parameter in network.parameters():
             parameter.normal_(0.0, 0.3)
     x, sigma = torch.randn(2, 1, 16, 16), torch.tensor([0.1, 0.3])
-    exact = _forward(TrainSettings(data="", out=""), network, x, sigma)
-    fast = _forward(TrainSettings(data="", out="", precision="bf16"), network, x, sigma)
+    exact = run(network, x, sigma, "fp32")
+    fast = run(network, x, sigma, "bf16")
     assert fast.dtype == torch.float32 and not torch.equal(fast, exact)
     assert torch.allclose(fast, exact, atol=0.05 * exact.abs().max().item())
 

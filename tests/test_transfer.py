@@ -37,6 +37,13 @@ def test_bridge_is_bit_exact_on_d4(tiny_bridge, method, setting, image):
     assert_equivariant(tiny_bridge, images()[image], TransferOptions(method=method, seed=5, **SETTINGS[setting]), "d4")
 
 
+@pytest.mark.parametrize("method", ["canon", "fa"])
+@pytest.mark.parametrize("image", ["random-13x21", "ct-real-square-48"])
+def test_bf16_bridge_is_bit_exact_on_d4(tiny_bridge, method, image):
+    options = TransferOptions(method=method, seed=5, precision="bf16", **SETTINGS["eta1-3steps"])
+    assert_equivariant(tiny_bridge, images()[image], options, "d4")
+
+
 @pytest.mark.parametrize("group", ["trivial", "flip", "c4"])
 def test_subgroups_are_bit_exact(tiny_bridge, group):
     assert_equivariant(tiny_bridge, random_image(1, 9, 14, seed=4), TransferOptions(group=group, steps=3, eta=1.0), group)
@@ -79,6 +86,7 @@ def test_progress_counts_every_step_of_every_frame_element(tiny_bridge):
     (np.full((1, 16, 16), np.nan, np.float32), TransferOptions(), "NaN"),
     (random_image(1, 16, 16), TransferOptions(steps=0), "--steps"),
     (random_image(1, 16, 16), TransferOptions(method="wt"), "unknown method"),
+    (random_image(1, 16, 16), TransferOptions(precision="fp16"), "unknown precision"),
 ])
 def test_bad_inputs_are_reported(tiny_bridge, pixels, options, message):
     with pytest.raises(EqdenoiseError, match=message):
