@@ -12,7 +12,7 @@
 #                                                               -> models/gray-d4.safetensors (shipped), kept as
 #                                                                  training/gray-d4-leg6.safetensors (committed)
 #   leg 7 (not shipped): self-attention added in the middle (windows of 32 positions = 128 px), 4,000 steps
-#                                                               -> training/gray-d4-leg7.safetensors
+#                                                               -> training/gray-d4-leg7.safetensors (committed)
 #   leg 8 (running, not shipped): leg 6 widened to base 64 (every level x2, 13.6M parameters) with attention as in
 #          leg 7, bfloat16 autocast (--precision bf16, ~3x faster on CPUs with AMX), 8,000 steps
 #                                                               -> training/gray-d4-leg8.safetensors
