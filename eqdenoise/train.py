@@ -239,7 +239,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     if resume:
         step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
     log_path = state.with_name(state.name.removesuffix(".state.safetensors").removesuffix(".safetensors") + ".log.jsonl")
-    started, running, count = time.time(), 0.0, 0
+    started, running, count, worst = time.time(), 0.0, 0, 0.0
     if step >= settings.steps:
         _save_checkpoint(settings, schedule, network, ema, initial, _record(settings, step, seconds, len(images)))
     network.train()
@@ -258,7 +258,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
                 e.lerp_(p, 1 - settings.ema)
         step += 1
         loss_value = loss.item()
-        running, count = running + loss_value, count + 1
+        running, count, worst = running + loss_value, count + 1, max(worst, loss_value)
         if progress:
             progress(step, settings.steps, loss_value)
         elapsed = seconds + time.time() - started
@@ -268,9 +268,9 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
             _save_checkpoint(settings, schedule, network, ema, initial, record)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
             with open(log_path, "a") as log:
-                log.write(json.dumps({"step": step, "loss": running / count, "lr": lr,
+                log.write(json.dumps({"step": step, "loss": running / count, "max_loss": worst, "lr": lr,
                                       "seconds": round(elapsed, 1)}) + "\n")
-            running, count = 0.0, 0
+            running, count, worst = 0.0, 0, 0.0
         if out_of_time:
             break
     return _record(settings, step, seconds + time.time() - started, len(images))

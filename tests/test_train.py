@@ -48,6 +48,8 @@ def test_train_resume_and_use(folder, tmp_path):
     assert record["steps_done"] == 6
     log = [json.loads(line) for line in out.with_name("m.log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [2, 4, 6]
+    assert all(entry["max_loss"] >= entry["loss"] > 0 for entry in log)
+    assert log[0]["max_loss"] == max(losses[:2]) and log[1]["max_loss"] == max(losses[2:4])
     resumed = load_model(out)
     assert any(not torch.equal(a, b) for a, b in zip(first.network.parameters(), resumed.network.parameters(), strict=True))
     result = restore(resumed, random_image(1, 10, 12), DenoiseOptions(sigma=20.0))
