@@ -13,9 +13,9 @@
 #                                                                  training/gray-d4-leg6.safetensors (committed)
 #   leg 7 (not shipped): self-attention added in the middle (windows of 32 positions = 128 px), 4,000 steps
 #                                                               -> training/gray-d4-leg7.safetensors (committed)
-#   leg 8 (running, not shipped): leg 6 widened to base 64 (every level x2, 13.6M parameters) with attention as in
+#   leg 8 (not shipped yet): leg 6 widened to base 64 (every level x2, 13.6M parameters) with attention as in
 #          leg 7, bfloat16 autocast (--precision bf16, ~3x faster on CPUs with AMX), 8,000 steps
-#                                                               -> training/gray-d4-leg8.safetensors
+#                                                               -> training/gray-d4-leg8.safetensors (committed)
 # Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7 and 8 both from leg 6), so LEGS=8 needs
 # only the committed leg 6.
 # Every leg resumes with --resume if interrupted. Legs 3-8 were run with two threads on a 2-core machine.
