@@ -77,8 +77,8 @@ TileOpt = Annotated[Optional[int], typer.Option(
                 "frame, so results stay exactly equivariant.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
 RunPrecisionOpt = Annotated[Precision, typer.Option(
-    help="Arithmetic of the network. bf16: bfloat16 with channels-last tensors, about 4x faster on CPUs with AMX or "
-    "AVX512-BF16 (slower elsewhere) for a few hundredths of a dB; canon stays exactly equivariant.")]
+    help="Arithmetic of the network. bf16: bfloat16 with channels-last tensors, about 3x faster on CPUs with AMX or "
+    "AVX512-BF16 (slower elsewhere), within a few thousandths of a dB; canon and fa stay exactly equivariant.")]
 
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
