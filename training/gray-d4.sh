@@ -16,13 +16,15 @@
 #   leg 8 (not shipped yet): leg 6 widened to base 64 (every level x2, 13.6M parameters) with attention as in
 #          leg 7, bfloat16 autocast (--precision bf16, ~3x faster on CPUs with AMX), 8,000 steps
 #                                                               -> training/gray-d4-leg8.safetensors (committed)
+#   leg 9: a fresh cosine from leg 8 at lr 1e-4, the loss weighted by (σ/σ_mid)^1.5 (more weight on high noise,
+#          where leg 8 still trailed FFDNet on Set12), 6,000 steps -> training/gray-d4-leg9.safetensors
 # Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7 and 8 both from leg 6), so LEGS=8 needs
 # only the committed leg 6.
-# Every leg resumes with --resume if interrupted. Legs 3-8 were run with two threads on a 2-core machine.
+# Every leg resumes with --resume if interrupted. Legs 3-9 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2 3 4 5 6 7 8}
+LEGS=${LEGS:-1 2 3 4 5 6 7 8 9}
 NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
     case "$leg" in
@@ -47,6 +49,10 @@ for leg in $LEGS; do
            --out training/gray-d4-leg8.safetensors --state training/gray-d4-leg8.state.safetensors --patch 128 --batch 4 \
            --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1 --steps 8000 --warmup 300 \
            --seed 7 --precision bf16 "$@" ;;
+    9) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg8.safetensors \
+           --out training/gray-d4-leg9.safetensors --state training/gray-d4-leg9.state.safetensors --patch 128 --batch 4 \
+           --lr 1e-4 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1.5 --steps 6000 --warmup 200 \
+           --seed 8 --precision bf16 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
 done
