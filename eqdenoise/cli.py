@@ -20,6 +20,7 @@ from .checkpoint import IMAGE_RANGE, Model
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
 from .imageio import check_output, read_image, write_image
+from .precision import has_fast_bf16
 from .registry import default_denoiser, manifest, models_dir, resolve_model
 from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
 from .transfer import DEFAULT_STEPS, TransferOptions, translate
@@ -77,8 +78,9 @@ TileOpt = Annotated[Optional[int], typer.Option(
                 "frame, so results stay exactly equivariant.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
 RunPrecisionOpt = Annotated[Precision, typer.Option(
-    help="Arithmetic of the network. bf16: bfloat16 with channels-last tensors, about 3x faster on CPUs with AMX or "
-    "AVX512-BF16 (slower elsewhere), within a few thousandths of a dB; canon and fa stay exactly equivariant.")]
+    help="Arithmetic of the network. bf16: bfloat16, about 3x faster on CPUs with AMX or AVX512-BF16 and several "
+    "times slower elsewhere (a warning says so), within a few thousandths of a dB; canon and fa stay exactly "
+    "equivariant.")]
 
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
@@ -98,6 +100,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
                              method=method.value, group=group.value if group else None, tile=tile,
                              precision=precision.value)
     options.check()
+    _warn_if_slow(precision.value)
     return options
 
 
@@ -107,7 +110,15 @@ def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: 
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
                               group=group.value if group else None, tile=tile, precision=precision.value)
     options.check()
+    _warn_if_slow(precision.value)
     return options
+
+
+def _warn_if_slow(precision: str) -> None:
+    """One warning line when bf16 is asked for on a CPU that has no bfloat16 instructions."""
+    if precision == "bf16" and not has_fast_bf16():
+        sys.stderr.write("warning: this CPU has no bfloat16 instructions (AMX or AVX512-BF16), so --precision bf16 "
+                         "runs several times slower than fp32 here\n")
 
 
 def _progress() -> Progress:
@@ -384,7 +395,8 @@ StopAtOpt = Annotated[Optional[int], typer.Option(min=1, help="Stop (after savin
                                                  "the cosine schedule; --resume continues it.")]
 PrecisionOpt = Annotated[Precision, typer.Option(
     help="Arithmetic of the training passes. bf16: bfloat16 autocast with channels-last tensors, about 3x faster on "
-    "CPUs with AMX or AVX512-BF16 (slower elsewhere); weights, optimizer, EMA and the checkpoint stay fp32.")]
+    "CPUs with AMX or AVX512-BF16 and several times slower elsewhere (a warning says so); weights, optimizer, EMA "
+    "and the checkpoint stay fp32.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state.")]
 StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
                                                   "Default: NAME.state.safetensors beside --out.")]
@@ -402,6 +414,7 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
     """Run a training with a progress bar and report where the checkpoint went."""
     from .train import run_training
 
+    _warn_if_slow(settings.precision)
     try:
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)

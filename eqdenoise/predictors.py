@@ -11,7 +11,7 @@ import torch
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
 from .groups import Group
-from .precision import prepared, run
+from .precision import for_inference, run
 from .samplers import EpsModel
 
 TILE_OVERLAP = 48
@@ -19,7 +19,7 @@ TILE_OVERLAP = 48
 
 def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
     """The checkpoint's network at the condition ``condition(t)`` sees, one batch item at a time to bound memory."""
-    network = prepared(model.network, precision)
+    network = for_inference(model.network)
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         value = condition(t)

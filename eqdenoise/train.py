@@ -29,7 +29,7 @@ from .errors import EqdenoiseError
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
-from .precision import check_precision, prepared, run
+from .precision import check_precision, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
 from .unet import UNet
@@ -186,10 +186,13 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = schedule.marginal(x0, y, t, eps)
-        return torch.mean((run(network, torch.cat([x_t, y], dim=1), schedule.condition(t), settings.precision) - x0) ** 2)
+        predicted = run(network, torch.cat([x_t, y], dim=1), schedule.condition(t), settings.precision,
+                        training_layout(settings.precision))
+        return torch.mean((predicted - x0) ** 2)
     sigma = sample_sigma(settings, schedule, generator)
     eps = torch.randn(batch.shape, generator=generator)
-    predicted = run(network, schedule.add_noise(batch, eps, sigma), sigma, settings.precision)
+    predicted = run(network, schedule.add_noise(batch, eps, sigma), sigma, settings.precision,
+                    training_layout(settings.precision))
     per_sample = torch.mean((predicted - eps) ** 2, dim=(1, 2, 3))
     return torch.mean(sigma_weights(sigma, settings) * per_sample)
 
@@ -229,7 +232,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     network = build_network(settings.architecture())
     if settings.init:
         network.load_state_dict(_initial_weights(settings, network))
-    network = prepared(network, settings.precision, copy_first=False)
+    network = for_training(network, settings.precision)
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
