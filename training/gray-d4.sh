@@ -18,6 +18,8 @@
 #                                                               -> training/gray-d4-leg8.safetensors (committed)
 #   leg 9: a fresh cosine from leg 8 at lr 1e-4, the loss weighted by (σ/σ_mid)^1.5 (more weight on high noise,
 #          where leg 8 still trailed FFDNet on Set12), 6,000 steps -> training/gray-d4-leg9.safetensors
+#          (not run yet: it wants a CPU with bf16 instructions, where leg 8 took 0.89 s a step on 2 threads; on an
+#          AVX2-only CPU a float32 step of this network takes 7.3 s and a bf16 one longer still)
 # Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7 and 8 both from leg 6), so LEGS=8 needs
 # only the committed leg 6.
 # Every leg resumes with --resume if interrupted. Legs 3-9 were run with two threads on a 2-core machine.
