@@ -127,9 +127,14 @@ def _progress() -> Progress:
 
 
 def _output_paths(inputs: list[Path], output: Optional[Path], tag: str = "denoised") -> list[Path]:
-    """Where each input's result goes: -o FILE for one input, -o DIR for many, else NAME-TAG.EXT."""
+    """Where each input's result goes: -o FILE for one input, -o DIR for many (made if missing), else NAME-TAG.EXT."""
     if output is None:
         return [p.with_name(f"{p.stem}-{tag}{p.suffix}") for p in inputs]
+    if len(inputs) > 1 and not output.exists() and not output.suffix:
+        try:
+            output.mkdir(parents=True)
+        except OSError as exc:
+            raise EqdenoiseError(f"{output}: cannot create the output folder ({exc.strerror})") from None
     if output.is_dir():
         paths = [output / p.name for p in inputs]
         names = [p.name for p in inputs]
@@ -138,7 +143,8 @@ def _output_paths(inputs: list[Path], output: Optional[Path], tag: str = "denois
             raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
         return paths
     if len(inputs) > 1:
-        raise EqdenoiseError(f"{output}: with several inputs, -o must be an existing folder")
+        raise EqdenoiseError(f"{output}: with several inputs, -o must be a folder (a new one is made if its name "
+                             f"has no extension)")
     return [output]
 
 
@@ -190,8 +196,9 @@ def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> M
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing "
-                                                   "folder (any number). Default: NAME-denoised.EXT beside each input.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
+                                                   "(any number; made if missing). Default: NAME-denoised.EXT beside "
+                                                   "each input.")] = None,
     model: DenoiserOpt = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
@@ -231,8 +238,8 @@ def transfer(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT", help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
                               "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or existing folder "
-                                                   "(any number). Default: NAME-TARGET.EXT beside each input, "
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
+                                                   "(any number; made if missing). Default: NAME-TARGET.EXT beside each input, "
                                                    "e.g. slice-pet.dcm.")] = None,
     model: Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped bridge name (see "
                                        "'eqdenoise models') or path to a bridge checkpoint.")] = "ct2pet-d4",

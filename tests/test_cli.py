@@ -59,7 +59,16 @@ def test_outputs_are_not_clobbered_and_inputs_never_overwritten(batch, tiny_gray
 def test_many_inputs_need_a_folder(batch, tiny_gray_path):
     result = runner.invoke(app, ["denoise", str(batch / "a.png"), str(batch / "b.png"), "-o", str(batch / "x.png"),
                                  "--model", str(tiny_gray_path)])
-    assert result.exit_code == 1 and "must be an existing folder" in result.output
+    assert result.exit_code == 1 and "must be a folder" in result.output
+    assert not (batch / "x.png").exists()
+
+
+def test_many_inputs_into_a_missing_folder_make_it(batch, tiny_gray_path):
+    target = batch / "new" / "clean"
+    result = runner.invoke(app, ["denoise", str(batch / "a.png"), str(batch / "b.png"), "-o", str(target),
+                                 "--model", str(tiny_gray_path), "--sigma", "20"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.iterdir()) == ["a.png", "b.png"]
 
 
 @pytest.mark.parametrize("args, message", [
