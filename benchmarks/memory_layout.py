@@ -31,11 +31,15 @@ def best_seconds(action, repeats: int = 3) -> float:
     return min(times)
 
 
+def laid_out(network: torch.nn.Module, shape: tuple[int, ...], channels_last: bool):
+    """A copy of ``network`` and a random input of ``shape``, both in the chosen memory layout."""
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    return copy.deepcopy(network).to(memory_format=layout), torch.randn(shape).contiguous(memory_format=layout)
+
+
 def inference_seconds(network: torch.nn.Module, channels: int, size: int, channels_last: bool) -> float:
     """One network pass on a ``channels``×``size``² input."""
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    net = copy.deepcopy(network).eval().to(memory_format=layout)
-    x = torch.randn(1, channels, size, size).contiguous(memory_format=layout)
+    net, x = laid_out(network.eval(), (1, channels, size, size), channels_last)
     sigma = torch.tensor([0.3])
 
     def forward() -> None:
@@ -47,10 +51,8 @@ def inference_seconds(network: torch.nn.Module, channels: int, size: int, channe
 
 def training_seconds(network: torch.nn.Module, channels: int, patch: int, batch: int, channels_last: bool) -> float:
     """One AdamW step on ``batch`` patches of ``patch``², as ``eqdenoise train`` takes them in float32."""
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    net = copy.deepcopy(network).train().to(memory_format=layout)
+    net, x = laid_out(network.train(), (batch, channels, patch, patch), channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-6)
-    x = torch.randn(batch, channels, patch, patch).contiguous(memory_format=layout)
     sigma = torch.full((batch,), 0.3)
 
     def step() -> None:
@@ -82,6 +84,7 @@ def main() -> None:
         plain, last = (training_seconds(network, channels, args.patch, args.batch, layout) for layout in (False, True))
         print(f"| {name} | training step {args.batch}×{args.patch}² | {plain:.2f} | {last:.2f} | {plain / last:.2f} |",
               flush=True)
+
 
 if __name__ == "__main__":
     main()
