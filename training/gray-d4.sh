@@ -19,6 +19,7 @@
 #   leg 9: a short fresh cosine from leg 8 in float32 (run on an AVX2-only CPU, about 5.5 s a step on 2 threads) at
 #          lr 5e-5, the loss weighted by (σ/σ_mid)^1.5 (more weight on high noise, where leg 8 still trailed FFDNet
 #          on Set12), EMA 0.998, 900 steps            -> training/gray-d4-leg9.safetensors
+#          (run 2026-11-25: Set12 canon 32.82 / 30.47 / 27.33, no gain over leg 8; not committed)
 # Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7 and 8 both from leg 6), so LEGS=8 needs
 # only the committed leg 6.
 # Every leg resumes with --resume if interrupted. Legs 3-9 were run with two threads on a 2-core machine.
