@@ -21,11 +21,11 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    assert {"gray-d4", "rgb-d4"} <= set(entries)
+    assert {"gray-d4", "gray-d4-large", "rgb-d4"} <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
     listing = runner.invoke(app, ["models"], terminal_width=200)
-    assert "gray-d4" in listing.output and "rgb-d4" in listing.output
+    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "rgb-d4"))
 
 
 @pytest.mark.parametrize("name", ["cat-gray", "coffee-rgb", "ihc-rgb"])
@@ -68,6 +68,22 @@ def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, c
     result = runner.invoke(app, ["verify", str(image), "--method", method, "--json", *extra])
     assert result.exit_code == 0, result.output
     assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+def test_large_gray_model_is_exact_and_restores_the_cat(tmp_path, method):
+    pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None] / 255
+    image = save_png(tmp_path / "crop.png", pixels[:, 30:70, 50:114])
+    result = runner.invoke(app, ["verify", str(image), "-m", "gray-d4-large", "--method", method, "--json"])
+    assert result.exit_code == 0, result.output
+    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+    if method == "canon":
+        out = tmp_path / "cat.png"
+        noisy_path = SAMPLES / "cat-gray-noisy25.png"
+        assert runner.invoke(app, ["denoise", str(noisy_path), "-o", str(out), "-m", "gray-d4-large"]).exit_code == 0
+        clean = np.asarray(Image.open(SAMPLES / "cat-gray.png"))
+        before = psnr(clean, np.asarray(Image.open(noisy_path)))
+        assert psnr(clean, np.asarray(Image.open(out))) - before >= 7.0
 
 
 def test_bf16_is_within_a_twentieth_of_a_db_of_fp32_and_exactly_equivariant(tmp_path):
