@@ -14,7 +14,8 @@
 #   leg 7 (not shipped): self-attention added in the middle (windows of 32 positions = 128 px), 4,000 steps
 #                                                               -> training/gray-d4-leg7.safetensors (committed)
 #   leg 8 (shipped as the opt-in models/gray-d4-large.safetensors, a copy of its file): leg 6 widened to base 64
-#          (every level x2, 13.6M parameters) with attention as in leg 7, bfloat16 autocast (--precision bf16, ~3x faster on CPUs with AMX), 8,000 steps
+#          (every level x2, 13.6M parameters) with attention as in leg 7, bfloat16 autocast (--precision bf16, ~3x
+#          faster on CPUs with AMX), 8,000 steps
 #                                                               -> training/gray-d4-leg8.safetensors (committed)
 #   leg 9: a short fresh cosine from leg 8 in float32 (run on an AVX2-only CPU, about 5.5 s a step on 2 threads) at
 #          lr 5e-5, the loss weighted by (σ/σ_mid)^1.5 (more weight on high noise, where leg 8 still trailed FFDNet
