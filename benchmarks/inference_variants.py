@@ -56,13 +56,13 @@ def main() -> None:
     parser.add_argument("--margins", nargs="*", type=int, default=[16])
     args = parser.parse_args()
     cleans = held_out_gray()
+    noisy_sets = {sigma: add_noise(cleans, sigma) for sigma in args.sigmas}
     variants = [(1.0, 0)] + [(k, 0) for k in args.scales] + [(1.0, m) for m in args.margins]
     print(f"Held-out gray crops: {len(cleans)} ({', '.join(HELD_OUT)}); mean PSNR (dB), `canon`, one pass.\n")
     print(f"| model | variant | {' | '.join(f'σ {s:g}' for s in args.sigmas)} |")
     print(f"| --- | --- | {' | '.join('---' for _ in args.sigmas)} |")
     for name in args.models:
         model = resolve_model(name, task="denoise")
-        noisy_sets = {sigma: add_noise(cleans, sigma) for sigma in args.sigmas}
         for scale, margin in variants:
             label = "as shipped" if (scale, margin) == (1.0, 0) else f"margin {margin}" if margin else f"scale {scale:g}"
             scores = [np.mean([psnr(to_uint8(c), to_uint8(restore_variant(model, n, sigma, scale, margin)))
