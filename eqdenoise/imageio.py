@@ -47,6 +47,7 @@ def read_image(path: Path) -> LoadedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()
+                pages = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise EqdenoiseError(f"{path}: image is too large to process safely") from None
     except UnidentifiedImageError:
@@ -56,8 +57,9 @@ def read_image(path: Path) -> LoadedImage:
     fmt = image.format or ""
     if fmt not in SUPPORTED_FORMATS:
         raise EqdenoiseError(f"{path}: {fmt or 'unknown'} files are not supported (use PNG, JPEG or TIFF)")
-    if getattr(image, "n_frames", 1) > 1:
-        raise EqdenoiseError(f"{path}: multi-page images are not supported")
+    if pages > 1:
+        raise EqdenoiseError(f"{path}: has {pages} pages; multi-page images are not supported "
+                             "(save each page as its own file)")
     if image.width * image.height > MAX_PIXELS:
         raise EqdenoiseError(f"{path}: {image.width}×{image.height} is larger than the "
                              f"{MAX_PIXELS // 1_000_000} megapixel limit")

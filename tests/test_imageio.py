@@ -71,8 +71,11 @@ def test_truncated_unknown_missing_and_unsupported_files(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "x.bmp")
     Image.fromarray(rng.integers(0, 256, (8, 8, 4), dtype=np.uint8), "RGBA").convert("CMYK").save(tmp_path / "k.tif")
+    pages = [Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)) for _ in range(3)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
     cases = {"cut.png": "damaged or truncated", "text.png": "not a readable image", "x.bmp": "not supported",
-             "k.tif": "mode 'CMYK' is not supported", "missing.png": "no such file"}
+             "k.tif": "mode 'CMYK' is not supported", "missing.png": "no such file",
+             "stack.tif": "has 3 pages; multi-page images are not supported"}
     for name, message in cases.items():
         with pytest.raises(EqdenoiseError, match=message) as info:
             read_image(tmp_path / name)
