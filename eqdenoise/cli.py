@@ -16,13 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .batch import expand_inputs, output_paths
 from .checkpoint import IMAGE_RANGE, Model
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
-from .imageio import check_output, read_image, write_image
+from .imageio import check_output, image_files, read_image, write_image
 from .precision import has_fast_bf16
 from .registry import default_denoiser, manifest, models_dir, resolve_model
-from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
+from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, scan_files, to_unit, write_scan
 from .transfer import DEFAULT_STEPS, TransferOptions, translate
 from .verify import check_equivariance
 
@@ -126,28 +127,6 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal)
 
 
-def _output_paths(inputs: list[Path], output: Optional[Path], tag: str = "denoised") -> list[Path]:
-    """Where each input's result goes: -o FILE for one input, -o DIR for many (made if missing), else NAME-TAG.EXT."""
-    if output is None:
-        return [p.with_name(f"{p.stem}-{tag}{p.suffix}") for p in inputs]
-    if len(inputs) > 1 and not output.exists() and not output.suffix:
-        try:
-            output.mkdir(parents=True)
-        except OSError as exc:
-            raise EqdenoiseError(f"{output}: cannot create the output folder ({exc.strerror})") from None
-    if output.is_dir():
-        paths = [output / p.name for p in inputs]
-        names = [p.name for p in inputs]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
-        return paths
-    if len(inputs) > 1:
-        raise EqdenoiseError(f"{output}: with several inputs, -o must be a folder (a new one is made if its name "
-                             f"has no extension)")
-    return [output]
-
-
 StepProgress = Callable[[int, int], None]
 
 
@@ -195,10 +174,12 @@ def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> M
 @app.command()
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
-        metavar="INPUT", help="Image files: PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float.")],
+        metavar="INPUT", help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float), or folders: "
+                              "each folder's image files are processed.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
                                                    "(any number; made if missing). Default: NAME-denoised.EXT beside "
-                                                   "each input.")] = None,
+                                                   "each input file, FOLDER-denoised/NAME.EXT for a folder's "
+                                                   "files.")] = None,
     model: DenoiserOpt = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,
@@ -217,7 +198,8 @@ def denoise(
         loaded: dict[str, Model] = {}
         if model:
             _denoiser(model, options, loaded)
-        targets = _output_paths(inputs, output)
+        items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
+        targets = output_paths(items, output, "denoised")
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
@@ -230,17 +212,19 @@ def denoise(
         write_image(image, result.pixels, target, overwrite=overwrite)
         return "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
 
-    _run_batch(inputs, targets, overwrite, process)
+    _run_batch([item.path for item in items], targets, overwrite, process)
 
 
 @app.command()
 def transfer(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT", help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
-                              "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range.")],
+                              "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range; "
+                              "or folders of them (.dcm files and images).")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
-                                                   "(any number; made if missing). Default: NAME-TARGET.EXT beside each input, "
-                                                   "e.g. slice-pet.dcm.")] = None,
+                                                   "(any number; made if missing). Default: NAME-TARGET.EXT beside each "
+                                                   "input file, e.g. slice-pet.dcm; FOLDER-TARGET/NAME.EXT for a "
+                                                   "folder's files.")] = None,
     model: Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped bridge name (see "
                                        "'eqdenoise models') or path to a bridge checkpoint.")] = "ct2pet-d4",
     group: GroupOpt = None,
@@ -261,7 +245,8 @@ def transfer(
         loaded = resolve_model(model, task="bridge")
         resolve_group(loaded, options.group)
         target_name = str(loaded.config["modalities"].get("target", "target"))
-        targets = _output_paths(inputs, output, tag=target_name.lower().replace(" ", "-"))
+        items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
+        targets = output_paths(items, output, target_name.lower().replace(" ", "-"))
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
@@ -276,7 +261,7 @@ def transfer(
         write_scan(scan, result, target, target_range, description, overwrite=overwrite)
         return ""
 
-    _run_batch(inputs, targets, overwrite, process)
+    _run_batch([item.path for item in items], targets, overwrite, process)
 
 
 def _restored_pixels(model, options: DenoiseOptions, pixels):

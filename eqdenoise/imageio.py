@@ -40,6 +40,8 @@ class LoadedImage:
 def read_image(path: Path) -> LoadedImage:
     """Read a file into [0, 1] float pixels, with one clear error for anything unusable."""
     path = Path(path)
+    if path.is_dir():
+        raise EqdenoiseError(f"{path}: is a folder, not an image file")
     if not path.is_file():
         raise EqdenoiseError(f"{path}: no such file")
     try:

@@ -185,3 +185,36 @@ def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
     fallback = tmp_path / "rgb-fallback.png"
     assert runner.invoke(app, ["denoise", str(tmp_path / "rgb.png"), "-o", str(fallback), "--sigma", "20"]).exit_code == 0
     assert fallback.read_bytes() != (tmp_path / "rgb-default.png").read_bytes()
+
+
+def test_a_folder_input_goes_to_a_sibling_folder_and_a_rerun_finds_only_the_inputs(batch, tiny_gray_path):
+    slides = batch / "slides"
+    slides.mkdir()
+    for name in ("a.png", "b.png", "cut.png"):
+        (slides / name).write_bytes((batch / name).read_bytes())
+    (slides / "notes.txt").write_text("not an image")
+    (slides / ".a.png").write_bytes((batch / "cut.png").read_bytes())
+    args = ["denoise", str(slides), "--model", str(tiny_gray_path), "--sigma", "20"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1 and "cut.png: image file is damaged" in first.output
+    assert sorted(p.name for p in (batch / "slides-denoised").iterdir()) == ["a.png", "b.png"]
+    assert sorted(p.name for p in slides.iterdir()) == [".a.png", "a.png", "b.png", "cut.png", "notes.txt"]
+    again = runner.invoke(app, args)
+    assert again.output.count("output exists") == 2 and "denoised-denoised" not in again.output
+
+
+def test_a_folder_with_output_option_and_an_empty_folder(batch, tiny_gray_path):
+    (batch / "empty").mkdir()
+    (batch / "one").mkdir()
+    (batch / "one" / "a.png").write_bytes((batch / "a.png").read_bytes())
+    into = runner.invoke(app, ["denoise", str(batch / "one"), "-o", str(batch / "clean"),
+                               "--model", str(tiny_gray_path), "--sigma", "20"])
+    assert into.exit_code == 0, into.output
+    assert [p.name for p in (batch / "clean").iterdir()] == ["a.png"]
+    empty = runner.invoke(app, ["denoise", str(batch / "empty"), "--model", str(tiny_gray_path)])
+    assert empty.exit_code == 1 and "empty: no PNG, JPEG or TIFF files in this folder" in empty.output
+
+
+def test_verify_names_a_folder_given_instead_of_an_image(batch, tiny_gray_path):
+    result = runner.invoke(app, ["verify", str(batch), "--model", str(tiny_gray_path), "--sigma", "20"])
+    assert result.exit_code == 1 and "is a folder, not an image file" in result.output

@@ -135,3 +135,15 @@ def test_dicom_results_keep_a_dicom_name(tmp_path, tiny_bridge_path):
     result = runner.invoke(app, ["transfer", str(source), "-m", str(tiny_bridge_path), "-o", str(tmp_path / "s.png")])
     assert result.exit_code == 1 and "give it a .dcm extension" in result.output
     assert not (tmp_path / "s.png").exists()
+
+
+def test_transfer_of_a_folder_writes_a_sibling_series_folder(tmp_path, tiny_bridge_path):
+    ct = tmp_path / "ct"
+    ct.mkdir()
+    for name in ("s1.dcm", "s2.DCM"):
+        (ct / name).write_bytes(ct_small_path().read_bytes())
+    (ct / "DICOMDIR.txt").write_text("an index, not a slice")
+    result = runner.invoke(app, ["transfer", str(ct), "-m", str(tiny_bridge_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "ct-pet").iterdir()) == ["s1.dcm", "s2.DCM"]
+    assert pydicom.dcmread(tmp_path / "ct-pet" / "s1.dcm").RescaleType == "activity"

@@ -1,0 +1,76 @@
+"""Which files a command processes and where each result goes: files and folders in, files or a folder out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EqdenoiseError
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One file to process, and the folder it was found in when a folder was given."""
+
+    path: Path
+    folder: Path | None = None
+
+
+def expand_inputs(inputs: list[Path], files_in: Callable[[Path], list[Path]], kind: str) -> list[BatchInput]:
+    """Files as given, and each given folder replaced by the ``kind`` files directly inside it (hidden ones skipped)."""
+    items: list[BatchInput] = []
+    for given in inputs:
+        if not given.is_dir():
+            items.append(BatchInput(given))
+            continue
+        found = [p for p in files_in(given) if not p.name.startswith(".")]
+        if not found:
+            raise EqdenoiseError(f"{given}: no {kind} files in this folder")
+        items.extend(BatchInput(p, given) for p in found)
+    return items
+
+
+def output_paths(items: list[BatchInput], output: Path | None, tag: str) -> list[Path]:
+    """Where each result goes.
+
+    Without ``-o``: ``NAME-TAG.EXT`` beside a file given by name, and ``FOLDER-TAG/NAME.EXT`` for a file
+    found in a given folder (so results never land among the inputs a rerun would pick up). With ``-o``:
+    that file for a single file, else that folder (made if missing).
+    """
+    if output is None:
+        return [_beside(item, tag) for item in items]
+    if len(items) > 1 or any(item.folder for item in items):
+        _make_folder(output)
+        if not output.is_dir():
+            raise EqdenoiseError(f"{output}: with several inputs or a folder, -o must be a folder (a new one is made "
+                                 f"if its name has no extension)")
+        names = [item.path.name for item in items]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
+        return [output / name for name in names]
+    return [output / items[0].path.name] if output.is_dir() else [output]
+
+
+def _beside(item: BatchInput, tag: str) -> Path:
+    """The default output: next to the file, or in a sibling of its folder named after the folder."""
+    if item.folder is None:
+        return item.path.with_name(f"{item.path.stem}-{tag}{item.path.suffix}")
+    folder = Path(os.path.normpath(item.folder))
+    if folder.name in ("", ".", ".."):
+        folder = folder.resolve()
+    target = folder.with_name(f"{folder.name}-{tag}")
+    _make_folder(target)
+    return target / item.path.name
+
+
+def _make_folder(path: Path) -> None:
+    """Create a missing output folder whose name has no extension; leave anything else to the caller."""
+    if path.exists() or path.suffix:
+        return
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise EqdenoiseError(f"{path}: cannot create the output folder ({exc.strerror})") from None
