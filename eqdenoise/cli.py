@@ -20,7 +20,7 @@ from .batch import expand_inputs, output_paths
 from .checkpoint import IMAGE_RANGE, Model
 from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
-from .imageio import check_output, image_files, read_image, write_image
+from .imageio import check_output, image_files, read_image, read_pages, write_pages
 from .precision import has_fast_bf16
 from .registry import default_denoiser, manifest, models_dir, resolve_model
 from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, scan_files, to_unit, write_scan
@@ -163,6 +163,15 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
+def _sigma_detail(sigmas: list[float | None]) -> str:
+    """The noise level(s) used, for the line printed per file; the range over the pages of a stack."""
+    if sigmas[0] is None:
+        return ""
+    pages = f"{len(sigmas)} pages, " if len(sigmas) > 1 else ""
+    low, high = min(sigmas), max(sigmas)
+    return f" ({pages}σ = {low:.1f})" if f"{low:.1f}" == f"{high:.1f}" else f" ({pages}σ = {low:.1f}–{high:.1f})"
+
+
 def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> Model:
     """A denoising model by name or path, loaded once per command and checked against the chosen group."""
     if name not in loaded:
@@ -174,8 +183,8 @@ def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> M
 @app.command()
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
-        metavar="INPUT", help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float), or folders: "
-                              "each folder's image files are processed.")],
+        metavar="INPUT", help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float; a TIFF "
+                              "stack page by page), or folders: each folder's image files are processed.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
                                                    "(any number; made if missing). Default: NAME-denoised.EXT beside "
                                                    "each input file, FOLDER-denoised/NAME.EXT for a folder's "
@@ -205,12 +214,15 @@ def denoise(
         raise typer.Exit(1) from None
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
-        image = read_image(source)
-        check_output(source, target, overwrite, image.format)
-        denoiser = _denoiser(model or default_denoiser(image.pixels.shape[0]), options, loaded)
-        result = restore(denoiser, image.pixels, options, progress=progress)
-        write_image(image, result.pixels, target, overwrite=overwrite)
-        return "" if result.sigma_255 is None else f" (σ = {result.sigma_255:.1f})"
+        pages = read_pages(source)
+        check_output(source, target, overwrite, pages[0].format)
+        results = []
+        for index, page in enumerate(pages):
+            denoiser = _denoiser(model or default_denoiser(page.pixels.shape[0]), options, loaded)
+            results.append(restore(denoiser, page.pixels, options, progress=lambda done, total, i=index:
+                                   progress(i * total + done, len(pages) * total)))
+        write_pages(pages, [result.pixels for result in results], target, overwrite=overwrite)
+        return _sigma_detail([result.sigma_255 for result in results])
 
     _run_batch([item.path for item in items], targets, overwrite, process)
 

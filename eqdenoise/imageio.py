@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .atomic import atomic_path
 from .errors import EqdenoiseError
@@ -38,7 +38,16 @@ class LoadedImage:
 
 
 def read_image(path: Path) -> LoadedImage:
-    """Read a file into [0, 1] float pixels, with one clear error for anything unusable."""
+    """Read a single-page file into [0, 1] float pixels, with one clear error for anything unusable."""
+    pages = read_pages(path)
+    if len(pages) > 1:
+        raise EqdenoiseError(f"{path}: has {len(pages)} pages; this command takes single-page images "
+                             "(save each page as its own file)")
+    return pages[0]
+
+
+def read_pages(path: Path) -> list[LoadedImage]:
+    """Read every page of a file (one for PNG and JPEG, one or more for a TIFF stack) into [0, 1] float pixels."""
     path = Path(path)
     if path.is_dir():
         raise EqdenoiseError(f"{path}: is a folder, not an image file")
@@ -48,24 +57,29 @@ def read_image(path: Path) -> LoadedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image.load()
-                pages = getattr(image, "n_frames", 1)
+                fmt = image.format or ""
+                if fmt not in SUPPORTED_FORMATS:
+                    raise EqdenoiseError(f"{path}: {fmt or 'unknown'} files are not supported (use PNG, JPEG or TIFF)")
+                frames, pixels = [], 0
+                for frame in ImageSequence.Iterator(image):
+                    pixels += frame.width * frame.height
+                    if pixels > MAX_PIXELS:
+                        raise EqdenoiseError(f"{path}: {_size(frame, len(frames))} is larger than the "
+                                             f"{MAX_PIXELS // 1_000_000} megapixel limit")
+                    frame.load()
+                    frames.append(frame.copy())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise EqdenoiseError(f"{path}: image is too large to process safely") from None
     except UnidentifiedImageError:
         raise EqdenoiseError(f"{path}: not a readable image (unknown or unsupported format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
-    fmt = image.format or ""
-    if fmt not in SUPPORTED_FORMATS:
-        raise EqdenoiseError(f"{path}: {fmt or 'unknown'} files are not supported (use PNG, JPEG or TIFF)")
-    if pages > 1:
-        raise EqdenoiseError(f"{path}: has {pages} pages; multi-page images are not supported "
-                             "(save each page as its own file)")
-    if image.width * image.height > MAX_PIXELS:
-        raise EqdenoiseError(f"{path}: {image.width}×{image.height} is larger than the "
-                             f"{MAX_PIXELS // 1_000_000} megapixel limit")
-    return _to_pixels(image, path, fmt)
+    return [_to_pixels(frame, path, fmt) for frame in frames]
+
+
+def _size(frame: Image.Image, before: int) -> str:
+    """A page's size for an error line, with the pages before it when it is not the first."""
+    return f"{frame.width}×{frame.height}" + (f" (with the {before} pages before it)" if before else "")
 
 
 def _to_pixels(image: Image.Image, path: Path, fmt: str) -> LoadedImage:
@@ -144,13 +158,21 @@ def check_output(source: Path, path: Path, overwrite: bool, source_format: str |
 
 def write_image(source: LoadedImage, pixels: np.ndarray, path: Path, overwrite: bool = False) -> None:
     """Write result pixels atomically to ``path`` in the source's format; never onto the input."""
+    write_pages([source], [pixels], path, overwrite=overwrite)
+
+
+def write_pages(sources: list[LoadedImage], results: list[np.ndarray], path: Path, overwrite: bool = False) -> None:
+    """Write one result per source page atomically to ``path``, as a stack if there are several; never onto the input."""
     path = Path(path)
-    check_output(source.path, path, overwrite, source.format)
-    image = to_pil(source, pixels)
-    options = {"quality": 95} if source.format == "JPEG" else {}
+    first = sources[0]
+    check_output(first.path, path, overwrite, first.format)
+    images = [to_pil(source, pixels) for source, pixels in zip(sources, results, strict=True)]
+    options = {"quality": 95} if first.format == "JPEG" else {}
+    if len(images) > 1:
+        options.update(save_all=True, append_images=images[1:])
     try:
         with atomic_path(path) as tmp:
-            image.save(tmp, format=source.format, **options)
+            images[0].save(tmp, format=first.format, **options)
     except OSError as exc:
         raise EqdenoiseError(f"{path}: could not write output ({exc})") from None
 

@@ -218,3 +218,31 @@ def test_a_folder_with_output_option_and_an_empty_folder(batch, tiny_gray_path):
 def test_verify_names_a_folder_given_instead_of_an_image(batch, tiny_gray_path):
     result = runner.invoke(app, ["verify", str(batch), "--model", str(tiny_gray_path), "--sigma", "20"])
     assert result.exit_code == 1 and "is a folder, not an image file" in result.output
+
+
+def _pages(path):
+    with Image.open(path) as stack:
+        frames = []
+        for index in range(stack.n_frames):
+            stack.seek(index)
+            frames.append(np.asarray(stack).copy())
+    return frames
+
+
+@pytest.mark.parametrize("sigma", [["--sigma", "20"], []])
+def test_a_tiff_stack_is_denoised_page_by_page_and_stays_exactly_equivariant(tmp_path, tiny_gray_path, sigma):
+    arrays = [np.rint(random_image(1, 12, 18, seed=s)[0] * 255).astype(np.uint8) for s in range(3)]
+    for name, pages in (("stack.tif", arrays), ("turned.tif", [np.rot90(a) for a in arrays])):
+        images = [Image.fromarray(np.ascontiguousarray(a)) for a in pages]
+        images[0].save(tmp_path / name, save_all=True, append_images=images[1:])
+    Image.fromarray(arrays[1]).save(tmp_path / "page1.tif")
+    args = ["--model", str(tiny_gray_path), *sigma]
+    result = runner.invoke(app, ["denoise", str(tmp_path / "stack.tif"), str(tmp_path / "turned.tif"),
+                                 str(tmp_path / "page1.tif"), "-o", str(tmp_path / "out"), *args])
+    assert result.exit_code == 0, result.output
+    assert "3 pages, σ =" in result.output
+    stack, turned = _pages(tmp_path / "out" / "stack.tif"), _pages(tmp_path / "out" / "turned.tif")
+    assert len(stack) == 3 and [p.shape for p in stack] == [(12, 18)] * 3
+    np.testing.assert_array_equal(stack[1], np.asarray(Image.open(tmp_path / "out" / "page1.tif")))
+    for page, turned_page in zip(stack, turned, strict=True):
+        np.testing.assert_array_equal(np.rot90(page), turned_page)

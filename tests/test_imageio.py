@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.imageio import read_image, write_image
+from eqdenoise.imageio import read_image, read_pages, write_image, write_pages
 
 rng = np.random.default_rng(0)
 
@@ -75,7 +75,7 @@ def test_truncated_unknown_missing_and_unsupported_files(tmp_path):
     pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
     cases = {"cut.png": "damaged or truncated", "text.png": "not a readable image", "x.bmp": "not supported",
              "k.tif": "mode 'CMYK' is not supported", "missing.png": "no such file",
-             "stack.tif": "has 3 pages; multi-page images are not supported"}
+             "stack.tif": "has 3 pages; this command takes single-page images"}
     for name, message in cases.items():
         with pytest.raises(EqdenoiseError, match=message) as info:
             read_image(tmp_path / name)
@@ -114,3 +114,28 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_tiff_stack_is_read_page_by_page_and_written_back_as_a_stack(tmp_path):
+    arrays = [rng.integers(0, 65536, (9, 14), dtype=np.uint16) for _ in range(3)]
+    pages = [Image.fromarray(a) for a in arrays]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    loaded = read_pages(tmp_path / "stack.tif")
+    assert [page.peak for page in loaded] == [65535.0] * 3
+    for page, array in zip(loaded, arrays, strict=True):
+        np.testing.assert_array_equal(np.rint(page.pixels[0] * 65535), array)
+    write_pages(loaded, [page.pixels for page in loaded], tmp_path / "out.tif")
+    with Image.open(tmp_path / "out.tif") as written:
+        assert written.n_frames == 3
+        for index, array in enumerate(arrays):
+            written.seek(index)
+            np.testing.assert_array_equal(np.asarray(written), array)
+    assert len(read_pages(tmp_path / "out.tif")) == 3
+
+
+def test_a_stack_over_the_pixel_limit_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
+    pages = [Image.fromarray(rng.integers(0, 256, (10, 10), dtype=np.uint8)) for _ in range(3)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    monkeypatch.setattr("eqdenoise.imageio.MAX_PIXELS", 250)
+    with pytest.raises(EqdenoiseError, match=r"stack.tif: 10×10 \(with the 2 pages before it\) is larger than"):
+        read_pages(tmp_path / "stack.tif")
