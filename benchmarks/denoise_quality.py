@@ -59,14 +59,19 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 
 def load_set(name: str) -> list[np.ndarray]:
     """Clean images of a set as float64 (C, H, W) arrays on the 0–255 scale."""
+    return list(load_named_set(name).values())
+
+
+def load_named_set(name: str) -> dict[str, np.ndarray]:
+    """Clean images of a set by name, in the set's order, as ``load_set`` gives them."""
     if name == "color":
         from make_rgb_data import held_out_images
 
-        return [pixels.transpose(2, 0, 1).astype(np.float64) for pixels in held_out_images().values()]
+        return {key: pixels.transpose(2, 0, 1).astype(np.float64) for key, pixels in held_out_images().items()}
     files = sorted((DATA / name).glob("*.png"))
     if not files:
         raise SystemExit(f"{DATA / name}: no PNG images (the gray sets come from ../shared/data/dncnn-gray)")
-    return [np.asarray(Image.open(f), dtype=np.float64)[None] for f in files]
+    return {f.stem: np.asarray(Image.open(f), dtype=np.float64)[None] for f in files}
 
 
 class EqdenoiseRun:
@@ -174,14 +179,16 @@ def main() -> None:
     parser.add_argument("--auto-sigma", action="store_true", help="also run canon with --sigma auto")
     parser.add_argument("--bf16", action="store_true", help="also each one-step method with --precision bf16")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set only")
+    parser.add_argument("--per-image", action="store_true", help="also a PSNR table per image, set and σ")
     args = parser.parse_args()
     peers = {PEERS[name][0]: PEERS[name][1]() for name in args.peers}
     models = {"gray": resolve_model(args.model, task="denoise")}
     if "color" in args.sets:
         models["color"] = resolve_model(args.color_model, task="denoise")
-    rows, estimates = [], []
+    rows, estimates, per_image = [], [], []
     for set_name in args.sets:
-        cleans = load_set(set_name)[: args.limit]
+        named = dict(list(load_named_set(set_name).items())[: args.limit])
+        cleans = list(named.values())
         runs = eqdenoise_runs(models["color" if set_name == "color" else "gray"], args)
         if set_name == "color":
             runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
@@ -204,6 +211,8 @@ def main() -> None:
                 row = (set_name, sigma, label, np.mean([psnr(c, o) for c, o in zip(truth, outputs, strict=True)]),
                        np.mean([ssim(c, o) for c, o in zip(truth, outputs, strict=True)]), seconds, error)
                 rows.append(row)
+                per_image.append((set_name, sigma, label, dict(zip(named, (psnr(c, o) for c, o in
+                                                                          zip(truth, outputs, strict=True)), strict=True))))
                 print(f"{set_name} σ={sigma:g} {label}: {row[3]:.2f} dB, SSIM {row[4]:.4f}, {seconds:.2f} s/img, "
                       f"orientation error {error}", flush=True)
     print(f"\nMeasured {date.today()} on {platform.machine()} ({platform.processor() or 'cpu'}) with "
@@ -214,10 +223,23 @@ def main() -> None:
         s = "" if seconds is None else f"{seconds:.2f}"
         e = "" if error is None else str(error)
         print(f"| {set_name} | {sigma:g} | {label} | {score:.2f} | {structure:.4f} | {s} | {e} |")
+    if args.per_image:
+        print_per_image(per_image)
     if estimates:
         print("\n| set | σ | σ auto: mean error (%) | max error (%) |\n| --- | --- | --- | --- |")
         for set_name, sigma, mean, worst in estimates:
             print(f"| {set_name} | {sigma:g} | {mean:.1f} | {worst:.1f} |")
+
+
+def print_per_image(per_image: list[tuple[str, float, str, dict[str, float]]]) -> None:
+    """One PSNR table per set and σ: a row per image, a column per method."""
+    for set_name, sigma in dict.fromkeys((entry[0], entry[1]) for entry in per_image):
+        columns = [(label, scores) for name, level, label, scores in per_image if (name, level) == (set_name, sigma)]
+        print(f"\nPSNR (dB) per image, {set_name}, σ {sigma:g}\n")
+        print("| image | " + " | ".join(label for label, _ in columns) + " |")
+        print("| --- |" + " --- |" * len(columns))
+        for image in columns[0][1]:
+            print(f"| {image} | " + " | ".join(f"{scores[image]:.2f}" for _, scores in columns) + " |")
 
 
 if __name__ == "__main__":
