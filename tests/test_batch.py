@@ -1,0 +1,54 @@
+"""Which files a batch processes and where the results go."""
+
+from pathlib import Path
+
+import pytest
+
+from eqdenoise.batch import BatchInput, expand_inputs, output_paths
+from eqdenoise.errors import EqdenoiseError
+from eqdenoise.imageio import image_files
+
+
+def _touch(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+def test_a_folder_expands_to_its_images_in_name_order(tmp_path):
+    _touch(tmp_path / "slides", "b.TIF", "a.png", "c.jpeg", "notes.txt", ".hidden.png")
+    _touch(tmp_path / "slides" / "sub", "d.png")
+    items = expand_inputs([tmp_path / "slides", tmp_path / "x.png"], image_files, "image")
+    assert [item.path.name for item in items] == ["a.png", "b.TIF", "c.jpeg", "x.png"]
+    assert [item.folder for item in items] == [tmp_path / "slides"] * 3 + [None]
+
+
+def test_an_empty_folder_is_an_error(tmp_path):
+    _touch(tmp_path / "empty", "readme.md")
+    with pytest.raises(EqdenoiseError, match="empty: no PNG files in this folder"):
+        expand_inputs([tmp_path / "empty"], image_files, "PNG")
+
+
+def test_the_current_folder_gets_a_named_sibling(tmp_path, monkeypatch):
+    _touch(tmp_path / "scans", "a.png")
+    monkeypatch.chdir(tmp_path / "scans")
+    items = expand_inputs([Path(".")], image_files, "image")
+    assert output_paths(items, None, "denoised") == [tmp_path / "scans-denoised" / "a.png"]
+    assert (tmp_path / "scans-denoised").is_dir()
+
+
+def test_one_file_goes_to_the_named_file_or_into_a_folder(tmp_path):
+    (tmp_path / "out").mkdir()
+    one = [BatchInput(tmp_path / "a.png")]
+    assert output_paths(one, tmp_path / "b.png", "denoised") == [tmp_path / "b.png"]
+    assert output_paths(one, tmp_path / "out", "denoised") == [tmp_path / "out" / "a.png"]
+    assert output_paths(one, None, "pet") == [tmp_path / "a-pet.png"]
+
+
+def test_a_folder_input_needs_a_folder_output_and_distinct_names(tmp_path):
+    items = [BatchInput(tmp_path / "s" / "a.png", tmp_path / "s")]
+    with pytest.raises(EqdenoiseError, match="-o must be a folder"):
+        output_paths(items, tmp_path / "a.png", "denoised")
+    twins = [BatchInput(tmp_path / "s" / "a.png", tmp_path / "s"), BatchInput(tmp_path / "t" / "a.png", tmp_path / "t")]
+    with pytest.raises(EqdenoiseError, match="several inputs are named a.png"):
+        output_paths(twins, tmp_path / "out", "denoised")
