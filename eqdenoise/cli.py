@@ -443,6 +443,9 @@ def train_denoiser_command(
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
+    scale: Annotated[Optional[list[float]], typer.Option(
+        help="Train on the images resized by this factor (antialiased bicubic); repeat it for several copies, "
+        "e.g. DnCNN's Train400 protocol --scale 1 --scale 0.9 --scale 0.8 --scale 0.7. Default: 1 only.")] = None,
     lr: LrOpt = 5e-4,
     warmup: Annotated[int, typer.Option(min=0, help="Linear warm-up steps before the cosine decay.")] = 500,
     ema: EmaOpt = 0.999,
@@ -467,11 +470,13 @@ def train_denoiser_command(
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
     from .train import TrainSettings
 
-    if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1]:
-        _fail("--channels must be 1 or 3, --patch a multiple of 4 and --sigma-range two increasing positive levels")
+    scales = tuple(scale or (1.0,))
+    if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1] or min(scales) <= 0:
+        _fail("--channels must be 1 or 3, --patch a multiple of 4, --sigma-range two increasing positive levels "
+              "and every --scale positive")
         raise typer.Exit(1)
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
-                             steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, ema=ema, seed=seed,
+                             steps=steps, batch=batch, patch=patch, scales=scales, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
                              blocks=blocks, attention=attention, init=str(init) if init else None,

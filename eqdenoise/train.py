@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from safetensors import safe_open
 
 from . import __version__
@@ -52,6 +53,7 @@ class TrainSettings:
     steps: int = 20000
     batch: int = 16
     patch: int = 48
+    scales: tuple[float, ...] = (1.0,)
     lr: float = 5e-4
     warmup: int = 500
     ema: float = 0.999
@@ -82,8 +84,9 @@ class TrainSettings:
         return architecture
 
 
-def load_training_images(folder: Path, channels: int, patch: int) -> list[torch.Tensor]:
-    """All images of a folder as [-1, 1] tensors (C, H, W); colour is reduced to luma for gray models."""
+def load_training_images(folder: Path, channels: int, patch: int,
+                         scales: tuple[float, ...] = (1.0,)) -> list[torch.Tensor]:
+    """All images of a folder, one copy per scale factor, as [-1, 1] tensors (C, H, W); colour becomes luma for gray."""
     files = image_files(folder) if Path(folder).is_dir() else []
     if not files:
         raise EqdenoiseError(f"{folder}: no PNG, JPEG or TIFF images found to train on")
@@ -94,11 +97,23 @@ def load_training_images(folder: Path, channels: int, patch: int) -> list[torch.
             pixels = np.tensordot(np.array([0.299, 0.587, 0.114], dtype=np.float32), pixels, axes=1)[None]
         elif channels == 3 and pixels.shape[0] == 1:
             pixels = np.repeat(pixels, 3, axis=0)
-        if min(pixels.shape[1:]) < patch:
-            raise EqdenoiseError(f"{path}: {pixels.shape[2]}×{pixels.shape[1]} is smaller than the "
-                                 f"{patch}-pixel training patch")
-        images.append(torch.from_numpy(pixels * 2.0 - 1.0))
+        for scale in scales:
+            copy = rescaled(pixels, scale)
+            if min(copy.shape[1:]) < patch:
+                raise EqdenoiseError(f"{path}: {copy.shape[2]}×{copy.shape[1]} at scale {scale:g} is smaller than "
+                                     f"the {patch}-pixel training patch")
+            images.append(torch.from_numpy(copy * 2.0 - 1.0))
     return images
+
+
+def rescaled(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """``pixels`` (C, H, W) resized by ``scale`` (Pillow's antialiased bicubic, clipped to [0, 1]), as DnCNN's protocol."""
+    if scale == 1.0:
+        return pixels
+    height, width = pixels.shape[1:]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    planes = [np.asarray(Image.fromarray(plane).resize(size, Image.Resampling.BICUBIC)) for plane in pixels]
+    return np.clip(np.stack(planes), 0.0, 1.0).astype(np.float32)
 
 
 def load_training_pairs(settings: TrainSettings) -> list[torch.Tensor]:
@@ -227,7 +242,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         images = load_training_pairs(settings)
     else:
         schedule = CosineSchedule()
-        images = load_training_images(Path(settings.data), settings.channels, settings.patch)
+        images = load_training_images(Path(settings.data), settings.channels, settings.patch, settings.scales)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
     if settings.init:

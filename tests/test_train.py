@@ -12,7 +12,7 @@ from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
 from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.train import TrainSettings, learning_rate, run_training, sigma_weights, state_path
+from eqdenoise.train import TrainSettings, learning_rate, load_training_images, run_training, sigma_weights, state_path
 
 
 @pytest.fixture()
@@ -75,6 +75,38 @@ def test_training_errors(tmp_path, folder):
     big.patch = 64
     with pytest.raises(EqdenoiseError, match="smaller than the 64-pixel"):
         run_training(big)
+
+
+def test_scales_add_a_resized_copy_of_every_image(folder, tmp_path):
+    plain = load_training_images(folder, 1, 16)
+    scaled = load_training_images(folder, 1, 16, (1.0, 0.8))
+    assert len(plain) == 4 and len(scaled) == 8
+    assert all(torch.equal(a, b) for a, b in zip(plain, scaled[0::2], strict=True))
+    assert [tuple(t.shape) for t in scaled[1::2]] == [(1, 16, 16), (1, 19, 24), (1, 19, 24), (1, 19, 24)]
+    assert all(t.min() >= -1 and t.max() <= 1 for t in scaled)
+    smooth = tmp_path / "smooth"
+    smooth.mkdir()
+    ramp = np.tile(np.linspace(0.2, 0.8, 40, dtype=np.float32), (30, 1))[None]
+    save_png(smooth / "ramp.png", ramp)
+    original, half = load_training_images(smooth, 1, 8, (1.0, 0.5))
+    assert half.shape == (1, 15, 20)
+    assert abs(half.mean().item() - original.mean().item()) < 2e-3
+    assert torch.all(half[0, :, 1:] >= half[0, :, :-1]) and torch.all(half[0, :, -1] - half[0, :, 0] > 1.0)
+    with pytest.raises(EqdenoiseError, match="color.png: 14×14 at scale 0.7 is smaller than the 16-pixel"):
+        load_training_images(folder, 1, 16, (1.0, 0.7))
+
+
+def test_train_command_records_scales_and_refuses_bad_ones(folder, tmp_path):
+    out = tmp_path / "scaled.safetensors"
+    common = [str(folder), "--out", str(out), "--width", "4", "--steps", "1", "--batch", "2", "--patch", "16"]
+    result = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", "1", "--scale", "0.8"])
+    assert result.exit_code == 0, result.output
+    assert load_model(out).config["training"]["settings"]["scales"] == [1.0, 0.8]
+    for bad in ("0", "-0.5"):
+        refused = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", bad])
+        assert refused.exit_code == 1 and "--scale" in refused.output and "Traceback" not in refused.output
+    too_small = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", "0.5"])
+    assert too_small.exit_code == 1 and "at scale 0.5 is smaller than the 16-pixel" in " ".join(too_small.output.split())
 
 
 def test_learning_rate_warms_up_and_decays():

@@ -21,13 +21,16 @@
 #          lr 5e-5, the loss weighted by (σ/σ_mid)^1.5 (more weight on high noise, where leg 8 still trailed FFDNet
 #          on Set12), EMA 0.998, 900 steps            -> training/gray-d4-leg9.safetensors
 #          (run 2026-11-25: Set12 canon 32.82 / 30.47 / 27.33, no gain over leg 8; not committed)
-# Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7 and 8 both from leg 6), so LEGS=8 needs
+#   leg 10: leg 6 trained on Train400 at DnCNN's four scales (1, 0.9, 0.8, 0.7: antialiased bicubic copies; 124²
+#          patches, the largest that the 126² copies at 0.7 hold), leg 6's loss, a fresh cosine at lr 1e-4, 3,500 steps
+#                                                               -> training/gray-d4-leg10.safetensors
+# Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7, 8 and 10 from leg 6), so LEGS=8 needs
 # only the committed leg 6.
-# Every leg resumes with --resume if interrupted. Legs 3-9 were run with two threads on a 2-core machine.
+# Every leg resumes with --resume if interrupted. Legs 3-10 were run with two threads on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/dncnn-gray/Train400}
-LEGS=${LEGS:-1 2 3 4 5 6 7 8 9}
+LEGS=${LEGS:-1 2 3 4 5 6 7 8 9 10}
 NARROW=(--patch 64 --lr 2e-4 --sigma-range 5 75 --restoration-fraction 0.9)
 for leg in $LEGS; do
     case "$leg" in
@@ -56,6 +59,10 @@ for leg in $LEGS; do
            --out training/gray-d4-leg9.safetensors --state training/gray-d4-leg9.state.safetensors --patch 128 --batch 4 \
            --lr 5e-5 --sigma-range 5 75 --restoration-fraction 0.9 --sigma-weight 1.5 --steps 900 --warmup 50 \
            --ema 0.998 --seed 8 "$@" ;;
+    10) eqdenoise train denoiser "$DATA" --init training/gray-d4-leg6.safetensors \
+           --out training/gray-d4-leg10.safetensors --state training/gray-d4-leg10.state.safetensors --patch 124 --batch 4 \
+           --scale 1 --scale 0.9 --scale 0.8 --scale 0.7 --lr 1e-4 --sigma-range 5 75 --restoration-fraction 0.9 \
+           --sigma-weight 1 --steps 3500 --warmup 100 --seed 10 "$@" ;;
     *) echo "unknown leg $leg" >&2; exit 2 ;;
     esac
 done
