@@ -23,7 +23,8 @@
 #          (run 2026-11-25: Set12 canon 32.82 / 30.47 / 27.33, no gain over leg 8; not committed)
 #   leg 10: leg 6 trained on Train400 at DnCNN's four scales (1, 0.9, 0.8, 0.7: antialiased bicubic copies; 124²
 #          patches, the largest that the 126² copies at 0.7 hold), leg 6's loss, a fresh cosine at lr 1e-4, 3,500 steps
-#                                                               -> training/gray-d4-leg10.safetensors
+#                                                               -> training/gray-d4-leg10.safetensors (committed)
+#          (run 2026-12-01: Set12 canon 32.79 / 30.44 / 27.29, +0.00 / +0.01 / +0.02 over leg 6; not shipped)
 # Run one leg with LEGS=N; each leg starts from the previous leg's file (legs 7, 8 and 10 from leg 6), so LEGS=8 needs
 # only the committed leg 6.
 # Every leg resumes with --resume if interrupted. Legs 3-10 were run with two threads on a 2-core machine.
