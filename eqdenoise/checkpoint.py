@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from .atomic import atomic_path
 from .bridge_schedule import BrownianBridge
 from .errors import EqdenoiseError
 from .groups import GROUPS
+from .precision import for_inference
 from .schedule import CosineSchedule
 from .unet import UNet
 
@@ -30,6 +31,13 @@ class Model:
     schedule: CosineSchedule | BrownianBridge
     config: dict
     path: Path
+    _inference: UNet | None = field(default=None, init=False, repr=False, compare=False)
+
+    def inference_network(self) -> UNet:
+        """The network laid out for inference (channels-last), prepared once and reused by every call."""
+        if self._inference is None:
+            self._inference = for_inference(self.network)
+        return self._inference
 
     @property
     def channels(self) -> int:
@@ -52,7 +60,7 @@ def build_network(architecture: dict) -> UNet:
     return UNet(channels=int(architecture["channels"]), base=int(architecture["base"]),
                 mults=tuple(int(m) for m in architecture["mults"]), blocks=int(architecture["blocks"]),
                 emb_dim=int(architecture["emb_dim"]), in_channels=int(in_channels) if in_channels else None,
-                attention=int(architecture.get("attention", 0)))
+                attention=int(architecture.get("attention", 0)), unshuffle=int(architecture.get("unshuffle", 1)))
 
 
 IMAGE_RANGE = {"unit": "image", "low": 0.0, "high": 1.0,

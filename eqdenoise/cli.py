@@ -440,6 +440,12 @@ def train_denoiser_command(
     width: WidthOpt = None,
     blocks: BlocksOpt = None,
     attention: AttentionOpt = None,
+    level: Annotated[Optional[list[int]], typer.Option(
+        min=1, max=16, help="Width multiplier of one U-Net level, from the top; repeat it per level, e.g. --level 1 "
+        "--level 2 --level 4 (the default, or the --init checkpoint's). Each level halves the resolution.")] = None,
+    unshuffle: Annotated[Optional[int], typer.Option(
+        min=1, max=4, help="Run the U-Net on the R×R sub-images of the input (pixel unshuffle, as FFDNet does): "
+        "R² times less arithmetic per level for the same widths. Default: the --init checkpoint's, else 1.")] = None,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
     batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
     patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
@@ -459,6 +465,12 @@ def train_denoiser_command(
         "σ_mid its geometric middle: 0 is plain ε-prediction, 1 weights the levels of the range about "
         "equally in dB (more weight on high noise).")] = 0.0,
     init: InitOpt = None,
+    teacher: Annotated[Optional[Path], typer.Option(
+        help="Distil from this denoiser checkpoint (same channels): its ε prediction on each fresh noise draw "
+        "becomes part of the target, see --teacher-weight. Costs one forward pass of the teacher per step.")] = None,
+    teacher_weight: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of the teacher's prediction in the target, (1 − W)·ε + W·ε_teacher; "
+        "1 is pure distillation.")] = 0.5,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -480,6 +492,8 @@ def train_denoiser_command(
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
                              restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
                              blocks=blocks, attention=attention, init=str(init) if init else None,
+                             mults=tuple(level) if level else None, unshuffle=unshuffle,
+                             teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
                              precision=precision.value)
     _train(settings, resume, minutes, state, stop_at)
 

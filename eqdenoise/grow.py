@@ -24,6 +24,8 @@ def can_grow(small: dict, large: dict) -> bool:
     fixed = ("name", "channels", "emb_dim", "in_channels")
     if any(small.get(key) != large.get(key) for key in fixed) or len(small["mults"]) != len(large["mults"]):
         return False
+    if int(small.get("unshuffle", 1)) != int(large.get("unshuffle", 1)):
+        return False
     small_widths, large_widths = _widths(small), _widths(large)
     wider = all(s <= g for s, g in zip(small_widths, large_widths, strict=True))
     same_skips = [a == b for a, b in pairwise(small_widths)] == [a == b for a, b in pairwise(large_widths)]

@@ -11,20 +11,22 @@ import torch
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
 from .groups import Group
-from .precision import for_inference, run
+from .precision import run
 from .samplers import EpsModel
 
 TILE_OVERLAP = 48
+BATCH_PIXELS = 1 << 20
 
 
 def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
-    """The checkpoint's network at the condition ``condition(t)`` sees, one batch item at a time to bound memory."""
-    network = for_inference(model.network)
+    """The checkpoint's network at the condition ``condition(t)`` sees, in passes of at most a megapixel of batch."""
+    network = model.inference_network()
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         value = condition(t)
+        per_pass = max(1, BATCH_PIXELS // (x.shape[-2] * x.shape[-1]))
         with torch.no_grad():
-            return torch.cat([run(network, item, value, precision) for item in x.split(1)])
+            return torch.cat([run(network, items, value, precision) for items in x.split(per_pass)])
 
     return predict
 
@@ -42,13 +44,23 @@ def x0_predictor(model: Model, precision: str = "fp32") -> EpsModel:
 
 
 def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
-    """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13."""
+    """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13.
+
+    The turned copies of one shape (all of them for a square input, two sets otherwise) go to ``predict``
+    as one batch, so the network runs fewer, larger passes.
+    """
 
     def averaged(x: torch.Tensor, t: float) -> torch.Tensor:
-        total = None
-        for g in group:
-            term = g.apply(predict(g.inverse().apply(x), t))
-            total = term if total is None else total + term
+        moved = [g.inverse().apply(x) for g in group]
+        terms: list[torch.Tensor | None] = [None] * len(moved)
+        for shape in dict.fromkeys(m.shape for m in moved):
+            members = [i for i, m in enumerate(moved) if m.shape == shape]
+            outputs = predict(torch.cat([moved[i] for i in members]), t).split(x.shape[0])
+            for i, output in zip(members, outputs, strict=True):
+                terms[i] = group.elements[i].apply(output)
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
         return total / len(group)
 
     return averaged

@@ -30,7 +30,7 @@ from .errors import EqdenoiseError
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
-from .precision import check_precision, for_training, run, training_layout
+from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
 from .unet import UNet
@@ -47,9 +47,10 @@ class TrainSettings:
     group: str = "d4"
     channels: int = 1
     base: int | None = None
-    mults: tuple[int, ...] = (1, 2, 4)
+    mults: tuple[int, ...] | None = None
     blocks: int | None = None
     attention: int | None = None
+    unshuffle: int | None = None
     steps: int = 20000
     batch: int = 16
     patch: int = 48
@@ -71,6 +72,8 @@ class TrainSettings:
     beta: float = 1.0
     regression: bool = False
     init: str | None = None
+    teacher: str | None = None
+    teacher_weight: float = 0.0
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
 
@@ -81,6 +84,8 @@ class TrainSettings:
             architecture["in_channels"] = 2 * self.channels
         if self.attention:
             architecture["attention"] = self.attention
+        if self.unshuffle and self.unshuffle > 1:
+            architecture["unshuffle"] = self.unshuffle
         return architecture
 
 
@@ -193,8 +198,13 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     return (sigma.clamp(lo, hi) / math.sqrt(lo * hi)) ** settings.sigma_weight
 
 
-def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator) -> torch.Tensor:
-    """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal."""
+def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator,
+          teacher=None) -> torch.Tensor:
+    """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal.
+
+    With a ``teacher`` network the denoiser's target is (1 − w)·ε + w·ε_teacher(x_t), w = ``teacher_weight``:
+    the same loss as w·|ε̂ − ε_teacher|² + (1 − w)·|ε̂ − ε|² up to a constant (distillation).
+    """
     if settings.task == "bridge":
         y, x0 = batch[:, :settings.channels], batch[:, settings.channels:]
         n = batch.shape[0]
@@ -206,9 +216,14 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         return torch.mean((predicted - x0) ** 2)
     sigma = sample_sigma(settings, schedule, generator)
     eps = torch.randn(batch.shape, generator=generator)
-    predicted = run(network, schedule.add_noise(batch, eps, sigma), sigma, settings.precision,
-                    training_layout(settings.precision))
-    per_sample = torch.mean((predicted - eps) ** 2, dim=(1, 2, 3))
+    noisy = schedule.add_noise(batch, eps, sigma)
+    predicted = run(network, noisy, sigma, settings.precision, training_layout(settings.precision))
+    target = eps
+    if teacher is not None:
+        with torch.no_grad():
+            guess = run(teacher, noisy, sigma, "fp32")
+        target = torch.lerp(eps, guess, settings.teacher_weight)
+    per_sample = torch.mean((predicted - target) ** 2, dim=(1, 2, 3))
     return torch.mean(sigma_weights(sigma, settings) * per_sample)
 
 
@@ -247,6 +262,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     network = build_network(settings.architecture())
     if settings.init:
         network.load_state_dict(_initial_weights(settings, network))
+    _check_patch(settings, network.stride)
+    teacher = _teacher(settings)
     network = for_training(network, settings.precision)
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
@@ -266,7 +283,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr
         batch = sample_batch(images, settings, group.elements, generator)
-        loss = _loss(settings, network, batch, schedule, generator)
+        loss = _loss(settings, network, batch, schedule, generator, teacher)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -295,12 +312,36 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
 
 
 def with_init_shape(settings: TrainSettings) -> TrainSettings:
-    """``settings`` with unset width, depth or attention filled in: the ``init`` checkpoint's, else 32, 1 and none."""
-    have = read_config(Path(settings.init))["architecture"] if settings.init else {"base": 32, "blocks": 1}
+    """``settings`` with unset shape fields filled in: the ``init`` checkpoint's, else width 32, levels 1/2/4, 1 block."""
+    have = (read_config(Path(settings.init))["architecture"] if settings.init
+            else {"base": 32, "blocks": 1, "mults": [1, 2, 4]})
     base = int(have["base"]) if settings.base is None else settings.base
     blocks = int(have["blocks"]) if settings.blocks is None else settings.blocks
+    mults = tuple(int(m) for m in have["mults"]) if settings.mults is None else tuple(settings.mults)
     attention = int(have.get("attention", 0)) if settings.attention is None else settings.attention
-    return replace(settings, base=base, blocks=blocks, attention=attention)
+    unshuffle = int(have.get("unshuffle", 1)) if settings.unshuffle is None else settings.unshuffle
+    return replace(settings, base=base, blocks=blocks, mults=mults, attention=attention, unshuffle=unshuffle)
+
+
+def _check_patch(settings: TrainSettings, stride: int) -> None:
+    """Refuse a patch side the network (and the teacher) cannot take whole."""
+    if settings.patch % stride:
+        raise EqdenoiseError(f"--patch {settings.patch} is not a multiple of the network's stride {stride}")
+
+
+def _teacher(settings: TrainSettings):
+    """The distillation teacher (a denoiser of the same channels, channels-last, frozen), or None."""
+    if not settings.teacher or settings.teacher_weight <= 0:
+        return None
+    if settings.task != "denoise":
+        raise EqdenoiseError("--teacher distils denoisers only")
+    model = load_model(Path(settings.teacher), task="denoise")
+    if model.channels != settings.channels:
+        raise EqdenoiseError(f"{settings.teacher}: a {model.channels}-channel teacher for a {settings.channels}-channel model")
+    _check_patch(settings, model.network.stride)
+    network = for_inference(model.network)
+    network.requires_grad_(False)
+    return network
 
 
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
@@ -367,7 +408,8 @@ def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tup
     saved = meta["settings"]
     if saved["mults"] != list(settings.mults) or any(
             saved.get(k, default) != getattr(settings, k)
-            for k, default in (("channels", None), ("base", None), ("blocks", None), ("task", "denoise"))):
+            for k, default in (("channels", None), ("base", None), ("blocks", None), ("task", "denoise"))) or (
+            (saved.get("unshuffle") or 1) != (settings.unshuffle or 1)):
         raise EqdenoiseError(f"{path}: saved architecture differs from the requested one")
     network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})

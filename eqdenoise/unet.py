@@ -46,18 +46,22 @@ class UNet(nn.Module):
     """Noise-conditional U-Net, (x_t[, source], σ_t or t) → ε or x0; 2×2 average pooling, nearest upsampling.
 
     ``attention`` > 0 puts windowed self-attention (windows of that many deepest-level positions a side)
-    between the two middle blocks.
+    between the two middle blocks. ``unshuffle`` = r > 1 runs the whole U-Net on the r² sub-images of
+    the input (pixel unshuffle, as FFDNet does) and shuffles its r²·C output channels back, which
+    divides the arithmetic of every level by r² for the same widths.
     """
 
     def __init__(self, channels: int = 1, base: int = 32, mults: tuple[int, ...] = (1, 2, 4),
-                 blocks: int = 1, emb_dim: int = 128, in_channels: int | None = None, attention: int = 0):
+                 blocks: int = 1, emb_dim: int = 128, in_channels: int | None = None, attention: int = 0,
+                 unshuffle: int = 1):
         super().__init__()
         self.channels = channels
         self.in_channels = in_channels or channels
         self.emb_dim = emb_dim
-        self.stride = 2 ** (len(mults) - 1)
+        self.unshuffle = unshuffle
+        self.stride = unshuffle * 2 ** (len(mults) - 1)
         self.embed = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.conv_in = nn.Conv2d(self.in_channels, base * mults[0], 3, padding=1)
+        self.conv_in = nn.Conv2d(self.in_channels * unshuffle**2, base * mults[0], 3, padding=1)
         widths = [base * m for m in mults]
         self.down = nn.ModuleList()
         ch = widths[0]
@@ -78,7 +82,7 @@ class UNet(nn.Module):
                 level.append(ResBlock(ch + (skip if i == 0 else 0), width, emb_dim))
                 ch = width
             self.up.append(level)
-        self.conv_out = nn.Conv2d(ch, channels, 3, padding=1)
+        self.conv_out = nn.Conv2d(ch, channels * unshuffle**2, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
@@ -87,6 +91,8 @@ class UNet(nn.Module):
         if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
             raise ValueError(f"spatial size {tuple(x.shape[-2:])} is not a multiple of {self.stride}")
         emb = self.embed(noise_embedding(sigma.expand(x.shape[0]), self.emb_dim))
+        if self.unshuffle > 1:
+            x = F.pixel_unshuffle(x, self.unshuffle)
         h = self.conv_in(x)
         skips = []
         for i, level in enumerate(self.down):
@@ -105,4 +111,5 @@ class UNet(nn.Module):
             h = torch.cat([h, skips.pop()], dim=1)
             for block in level:
                 h = block(h, emb)
-        return self.conv_out(F.silu(h))
+        out = self.conv_out(F.silu(h))
+        return F.pixel_shuffle(out, self.unshuffle) if self.unshuffle > 1 else out
