@@ -70,7 +70,7 @@ def _channel_maps(small: UNet, large: UNet) -> dict[str, tuple[torch.Tensor, tor
     """For each layer of ``small``: where its output rows and input columns sit in ``large``'s layer."""
     old_w = [block[0].conv1.out_channels for block in small.down]
     new_w = [block[0].conv1.out_channels for block in large.down]
-    maps = {"conv_in": (_span(old_w[0]), _span(small.in_channels))}
+    maps = {"conv_in": (_span(old_w[0]), _span(small.conv_in.in_channels))}
     for name in ("embed.0", "embed.2"):
         maps[name] = (_span(small.emb_dim), _span(small.emb_dim))
 
@@ -94,5 +94,5 @@ def _channel_maps(small: UNet, large: UNet) -> dict[str, tuple[torch.Tensor, tor
             cols = torch.cat([_span(old_ch), _span(old_w[level], new_ch)]) if index == 0 else _span(old_ch)
             block(f"up.{up}.{index}", cols, old_w[level], new_w[level])
             old_ch, new_ch = old_w[level], new_w[level]
-    maps["conv_out"] = (_span(small.channels), _span(old_ch))
+    maps["conv_out"] = (_span(small.conv_out.out_channels), _span(old_ch))
     return maps
