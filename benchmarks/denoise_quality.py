@@ -7,7 +7,9 @@ set. Sets: Set12 and BSD68 (gray, the DnCNN test sets) and ``color``, the held-o
 ``training/make_rgb_data.py`` (chelsea, coffee, the right quarter of the IHC slide), which use the
 RGB model (and, for comparison, the gray model run per channel). Orientation error: max over d4 of
 |f(g·x) − g·f(x)| in 8-bit levels on the rounded outputs, on the top-left 128×96 crop of the first
-image of each set at each σ. σ auto: mean and max |σ̂/σ − 1| over the set.
+image of each set at each σ. ``color10`` is the held-out set of ``training/make_color_corpus.py``:
+those three and 512×512 crops of seven Debian wallpaper photographs that no model trains on.
+σ auto: mean and max |σ̂/σ − 1| over the set.
 
     python benchmarks/denoise_quality.py --sets Set12 BSD68 color --methods canon fa none \\
         --few-steps 2 --auto-sigma --peers bm3d nlm ffdnet ffdnet-d4
@@ -16,6 +18,7 @@ image of each set at each σ. σ auto: mean and max |σ̂/σ − 1| over the set
 from __future__ import annotations
 
 import argparse
+import importlib
 import platform
 import sys
 import time
@@ -62,12 +65,14 @@ def load_set(name: str) -> list[np.ndarray]:
     return list(load_named_set(name).values())
 
 
+COLOR_SETS = {"color": "make_rgb_data", "color10": "make_color_corpus"}
+
+
 def load_named_set(name: str) -> dict[str, np.ndarray]:
     """Clean images of a set by name, in the set's order, as ``load_set`` gives them."""
-    if name == "color":
-        from make_rgb_data import held_out_images
-
-        return {key: pixels.transpose(2, 0, 1).astype(np.float64) for key, pixels in held_out_images().items()}
+    if name in COLOR_SETS:
+        held_out = importlib.import_module(COLOR_SETS[name]).held_out_images()
+        return {key: pixels.transpose(2, 0, 1).astype(np.float64) for key, pixels in held_out.items()}
     files = sorted((DATA / name).glob("*.png"))
     if not files:
         raise SystemExit(f"{DATA / name}: no PNG images (the gray sets come from ../shared/data/dncnn-gray)")
@@ -171,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gray-d4", help="model for the gray sets")
     parser.add_argument("--color-model", default="rgb-d4", help="model for the color set")
-    parser.add_argument("--sets", nargs="+", default=["Set12"], help="Set12, BSD68, color")
+    parser.add_argument("--sets", nargs="+", default=["Set12"], help="Set12, BSD68, color, color10")
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
     parser.add_argument("--methods", nargs="+", default=["canon", "fa", "none"])
     parser.add_argument("--few-steps", nargs="*", type=int, default=[], help="also canon with K DDIM steps")
@@ -183,14 +188,14 @@ def main() -> None:
     args = parser.parse_args()
     peers = {PEERS[name][0]: PEERS[name][1]() for name in args.peers}
     models = {"gray": resolve_model(args.model, task="denoise")}
-    if "color" in args.sets:
+    if any(name in COLOR_SETS for name in args.sets):
         models["color"] = resolve_model(args.color_model, task="denoise")
     rows, estimates, per_image = [], [], []
     for set_name in args.sets:
         named = dict(list(load_named_set(set_name).items())[: args.limit])
         cleans = list(named.values())
-        runs = eqdenoise_runs(models["color" if set_name == "color" else "gray"], args)
-        if set_name == "color":
+        runs = eqdenoise_runs(models["color" if set_name in COLOR_SETS else "gray"], args)
+        if set_name in COLOR_SETS:
             runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
         runs.update(peers)
         for sigma in args.sigmas:
