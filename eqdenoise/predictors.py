@@ -15,11 +15,14 @@ from .precision import run
 from .samplers import EpsModel
 
 TILE_OVERLAP = 48
-BATCH_PIXELS = 1 << 20
+BATCH_PIXELS = 1 << 18
 
 
 def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
-    """The checkpoint's network at the condition ``condition(t)`` sees, in passes of at most a megapixel of batch."""
+    """The checkpoint's network at the condition ``condition(t)`` sees, in passes of at most a quarter megapixel.
+
+    Larger batches measured slower on a 2-core CPU (their activations leave the cache): docs/benchmarks.md.
+    """
     network = model.inference_network()
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
