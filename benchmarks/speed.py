@@ -102,7 +102,7 @@ def run_job(job: dict) -> dict:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds = min(_timed(lambda: run(pixels)) for _ in range(job["repeats"]))
     peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024
-    passes_pixels = seen[0] if seen else PEER_PASSES[job["peer"]] * job["size"] ** 2
+    passes_pixels = seen[0] / job["repeats"] if seen else PEER_PASSES[job["peer"]] * job["size"] ** 2
     return {"seconds": seconds, "peak_bytes": peak, "flop_per_pixel": flops, "network_pixels": passes_pixels}
 
 

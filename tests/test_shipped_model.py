@@ -21,15 +21,15 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    assert {"gray-d4", "gray-d4-large", "rgb-d4"} <= set(entries)
+    assert {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4"} <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
     listing = runner.invoke(app, ["models"], terminal_width=200)
-    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "rgb-d4"))
+    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4"))
 
 
 @pytest.mark.parametrize("name, model", [("cat-gray", []), ("coffee-rgb", []), ("ihc-rgb", []),
-                                         ("cat-gray", ["-m", "gray-d4-large"])])
+                                         ("cat-gray", ["-m", "gray-d4-large"]), ("cat-gray", ["-m", "gray-d4-fast"])])
 def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name, model):
     noisy_path = SAMPLES / f"{name}-noisy25.png"
     out = tmp_path / "out.png"
@@ -71,11 +71,12 @@ def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, c
     assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
 
 
+@pytest.mark.parametrize("model", ["gray-d4-large", "gray-d4-fast"])
 @pytest.mark.parametrize("method", ["canon", "fa"])
-def test_verify_is_exact_with_the_large_gray_model(tmp_path, method):
+def test_verify_is_exact_with_the_other_gray_models(tmp_path, model, method):
     pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None] / 255
-    image = save_png(tmp_path / "crop.png", pixels[:, 30:70, 50:114])
-    result = runner.invoke(app, ["verify", str(image), "-m", "gray-d4-large", "--method", method, "--json"])
+    image = save_png(tmp_path / "crop.png", pixels[:, 30:70, 50:117])
+    result = runner.invoke(app, ["verify", str(image), "-m", model, "--method", method, "--json"])
     assert result.exit_code == 0, result.output
     assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
 
