@@ -15,21 +15,20 @@ from .precision import run
 from .samplers import EpsModel
 
 TILE_OVERLAP = 48
-BATCH_PIXELS = 1 << 18
 
 
 def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
-    """The checkpoint's network at the condition ``condition(t)`` sees, in passes of at most a quarter megapixel.
+    """The checkpoint's network at the condition ``condition(t)`` sees, one batch item per pass.
 
-    Larger batches measured slower on a 2-core CPU (their activations leave the cache): docs/benchmarks.md.
+    Batched passes measured slower per image on CPU (fa at 256²: 4 copies per pass ran at a third of the
+    single-copy rate; docs/benchmarks.md), and one item at a time bounds memory.
     """
     network = model.inference_network()
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         value = condition(t)
-        per_pass = max(1, BATCH_PIXELS // (x.shape[-2] * x.shape[-1]))
         with torch.no_grad():
-            return torch.cat([run(network, items, value, precision) for items in x.split(per_pass)])
+            return torch.cat([run(network, items, value, precision) for items in x.split(1)])
 
     return predict
 
@@ -50,7 +49,7 @@ def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
     """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13.
 
     The turned copies of one shape (all of them for a square input, two sets otherwise) go to ``predict``
-    as one batch, so the network runs fewer, larger passes.
+    as one batch: one call per shape, which a tiled predictor cuts into tiles once for all of them.
     """
 
     def averaged(x: torch.Tensor, t: float) -> torch.Tensor:
