@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .batch import expand_inputs, output_paths
 from .checkpoint import IMAGE_RANGE, Model
 from .denoise import DenoiseOptions, resolve_group, restore
@@ -565,3 +566,4 @@ def _version(value: bool) -> None:
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                help="Show the version and exit.")] = False) -> None:
     """Exactly rotation- and mirror-equivariant image restoration with diffusion priors."""
+    keep_freed_memory()
