@@ -94,6 +94,10 @@ def _peer_runner(job: dict):
 def run_job(job: dict) -> dict:
     """One row, in this (fresh) process: warm up on a small crop, then the best of ``repeats`` whole-image runs."""
     torch.set_num_threads(job["threads"])
+    if job["allocator"] == "keep":
+        from eqdenoise.allocator import keep_freed_memory
+
+        keep_freed_memory()
     pixels = np.random.default_rng(0).random((job["channels"], job["size"], job["size"]), dtype=np.float32)
     run, seen, flops = (_peer_runner if "peer" in job else _eqdenoise_runner)(job)
     run(np.ascontiguousarray(pixels[:, :64, :64]))
@@ -139,6 +143,8 @@ def main() -> None:
     parser.add_argument("--max-work", type=float, default=50.0, help="skip rows above this many megapixel-passes")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (one for the long rows)")
     parser.add_argument("--bm3d-max-size", type=int, default=1024)
+    parser.add_argument("--allocator", choices=["keep", "glibc"], default="glibc",
+                        help="keep: every row (peers too) keeps freed memory mapped, as the eqdenoise CLI does")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -146,7 +152,7 @@ def main() -> None:
         return
     rate = matmul_rate(args.threads)
     print(f"Measured {date.today()} on {_cpu_model()}, {args.threads} threads, torch {torch.__version__}; "
-          f"float32 matrix multiply {rate:.0f} GFLOP/s; σ = {SIGMA:g}, known\n")
+          f"float32 matrix multiply {rate:.0f} GFLOP/s; σ = {SIGMA:g}, known; allocator {args.allocator}\n")
     print("| image | method | steps | s / image | s / MP | × FFDNet | extra peak MiB | GFLOP / MP / pass "
           "| GFLOP/s | of matmul rate |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -159,6 +165,7 @@ def main() -> None:
             continue
         short = job["size"] <= 512 and job["work"] <= 5
         job["threads"], job["repeats"] = args.threads, args.repeats if short else 1
+        job["allocator"] = args.allocator
         out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True)
         if out.returncode:
             skipped.append(f"{kind} {label}: failed ({out.stderr.strip().splitlines()[-1]})")
