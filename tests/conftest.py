@@ -32,10 +32,10 @@ PET_WINDOW = {"unit": "activity", "low": 0.0, "high": 2.0}
 
 
 def write_tiny_checkpoint(path: Path, channels: int = 1, group: str = "d4", task: str = "denoise",
-                          seed: int = 0) -> Path:
+                          seed: int = 0, architecture: dict | None = None) -> Path:
     """A checkpoint whose every weight is random (no zero-initialised layer), so it is far from equivariant."""
     torch.manual_seed(seed)
-    architecture = tiny_architecture(channels, task)
+    architecture = architecture or tiny_architecture(channels, task)
     network = build_network(architecture)
     with torch.no_grad():
         for param in network.parameters():
@@ -48,6 +48,17 @@ def write_tiny_checkpoint(path: Path, channels: int = 1, group: str = "d4", task
         config = make_config(task=task, architecture=architecture, group=group, schedule=CosineSchedule())
     save_model(network, config, path)
     return path
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    """A small training folder: three gray images and one colour image."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        save_png(data / f"img{i}.png", random_image(1, 24, 30, seed=i))
+    save_png(data / "color.png", random_image(3, 20, 20, seed=9))
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import random_image, sample_pixels, save_png
-from eqdenoise.checkpoint import build_network, load_model, make_config, save_model
+from conftest import random_image, sample_pixels, write_tiny_checkpoint
+from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
 from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
@@ -26,15 +26,8 @@ def unshuffle_architecture(channels: int) -> dict:
 @pytest.fixture(scope="module", params=[1, 3], ids=["gray", "rgb"])
 def unshuffle_model(request, tmp_path_factory):
     """A random-weight unshuffle-2 checkpoint (no zero layer, so far from equivariant), loaded."""
-    torch.manual_seed(request.param)
-    architecture = unshuffle_architecture(request.param)
-    network = build_network(architecture)
-    with torch.no_grad():
-        for param in network.parameters():
-            param.normal_(0.0, 0.3)
-    path = tmp_path_factory.mktemp("unshuffle") / "net.safetensors"
-    save_model(network, make_config(task="denoise", architecture=architecture, group="d4",
-                                    schedule=CosineSchedule()), path)
+    path = write_tiny_checkpoint(tmp_path_factory.mktemp("unshuffle") / "net.safetensors", channels=request.param,
+                                 seed=request.param, architecture=unshuffle_architecture(request.param))
     return load_model(path)
 
 
@@ -87,15 +80,6 @@ def test_inference_network_is_prepared_once(tiny_gray):
     first = tiny_gray.inference_network()
     assert tiny_gray.inference_network() is first
     assert first is not tiny_gray.network
-
-
-@pytest.fixture()
-def folder(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    for i in range(2):
-        save_png(data / f"img{i}.png", random_image(1, 24, 30, seed=i))
-    return data
 
 
 def test_distillation_target_is_the_lerp_of_noise_and_teacher(tiny_gray_path):

@@ -15,16 +15,6 @@ from eqdenoise.errors import EqdenoiseError
 from eqdenoise.train import TrainSettings, learning_rate, load_training_images, run_training, sigma_weights, state_path
 
 
-@pytest.fixture()
-def folder(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    for i in range(3):
-        save_png(data / f"img{i}.png", random_image(1, 24, 30, seed=i))
-    save_png(data / "color.png", random_image(3, 20, 20, seed=9))
-    return data
-
-
 def settings(folder, out, steps):
     return TrainSettings(data=str(folder), out=str(out), base=4, mults=(1, 2), steps=steps, batch=2, patch=16,
                          save_every=2, warmup=2)

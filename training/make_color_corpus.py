@@ -26,6 +26,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_rgb_data import held_out_images as skimage_held_out  # noqa: E402
 from make_rgb_data import training_images as skimage_training  # noqa: E402
+from make_rgb_data import write_pngs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "debian-wallpapers"
@@ -113,10 +114,7 @@ def held_out_images() -> dict[str, np.ndarray]:
 
 
 def main(folder: str) -> None:
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, pixels in training_images().items():
-        Image.fromarray(pixels).save(out / f"{name}.png")
+    write_pngs(training_images(), folder)
 
 
 if __name__ == "__main__":

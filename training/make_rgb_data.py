@@ -38,11 +38,16 @@ def held_out_images() -> dict[str, np.ndarray]:
     }
 
 
-def main(folder: str) -> None:
+def write_pngs(images: dict[str, np.ndarray], folder: str) -> None:
+    """Save each named uint8 array as NAME.png in ``folder`` (made if missing)."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    for name, pixels in training_images().items():
+    for name, pixels in images.items():
         Image.fromarray(pixels).save(out / f"{name}.png")
+
+
+def main(folder: str) -> None:
+    write_pngs(training_images(), folder)
 
 
 if __name__ == "__main__":
