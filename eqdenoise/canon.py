@@ -13,6 +13,7 @@ from .groups import Element, Group
 
 QUANT_STEPS = 1 << 16
 RAMP = (1, 3)
+SCORE_ROWS = 256
 
 
 def quantize_for_scores(x: torch.Tensor) -> torch.Tensor:
@@ -20,20 +21,41 @@ def quantize_for_scores(x: torch.Tensor) -> torch.Tensor:
     return torch.round((x.double().clamp(-1.0, 1.0) + 1.0) * (QUANT_STEPS // 2)).to(torch.int64)
 
 
+def centred_coordinates(size: int) -> torch.Tensor:
+    """Odd centred coordinates 2i − (size − 1) of one axis (int64)."""
+    return 2 * torch.arange(size, dtype=torch.int64) - (size - 1)
+
+
 def ramp_template(height: int, width: int) -> torch.Tensor:
     """Integer ramp a·u + b·v on centred odd coordinates u = 2i-(H-1), v = 2j-(W-1)."""
-    rows = 2 * torch.arange(height, dtype=torch.int64) - (height - 1)
-    cols = 2 * torch.arange(width, dtype=torch.int64) - (width - 1)
-    return RAMP[0] * rows[:, None] + RAMP[1] * cols[None, :]
+    return RAMP[0] * centred_coordinates(height)[:, None] + RAMP[1] * centred_coordinates(width)[None, :]
+
+
+def ramp_moments(x: torch.Tensor) -> tuple[int, int]:
+    """Exact Σ u·q(x) and Σ v·q(x) over all axes, quantizing a block of rows at a time to bound memory."""
+    height, width = x.shape[-2:]
+    rows = torch.zeros(height, dtype=torch.int64)
+    cols = torch.zeros(width, dtype=torch.int64)
+    for start in range(0, height, SCORE_ROWS):
+        q = quantize_for_scores(x[..., start:start + SCORE_ROWS, :]).reshape(-1, min(SCORE_ROWS, height - start), width)
+        rows[start:start + q.shape[1]] = q.sum(dim=(0, 2))
+        cols += q.sum(dim=(0, 1))
+    return int(rows @ centred_coordinates(height)), int(cols @ centred_coordinates(width))
+
+
+def moved_ramp_coefficients(element: Element) -> tuple[int, int]:
+    """(α, β) with g·w = α·u + β·v: the ramp moved by g is again a ramp, with the same coefficients at any size."""
+    proxy = element.apply(ramp_template(*element.inverse().transformed_shape(3, 5)))
+    return int(proxy[1, 0] - proxy[0, 0]) // 2, int(proxy[0, 1] - proxy[0, 0]) // 2
 
 
 def frame_scores(x: torch.Tensor, group: Group) -> list[int]:
-    """Exact integer score <g⁻¹·x, w> for each group element, summed over leading axes."""
-    q = quantize_for_scores(x)
+    """Exact integer score <g⁻¹·x, w> = <x, g·w> for each group element, summed over leading axes."""
+    along_rows, along_cols = ramp_moments(x)
     scores = []
     for element in group:
-        moved = element.inverse().apply(q)
-        scores.append(int((moved * ramp_template(*moved.shape[-2:])).sum()))
+        alpha, beta = moved_ramp_coefficients(element)
+        scores.append(alpha * along_rows + beta * along_cols)
     return scores
 
 

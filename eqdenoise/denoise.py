@@ -54,7 +54,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
     options.check()
     group = resolve_group(model, options.group)
-    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)) * 2.0 - 1.0
+    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).mul(2.0).sub_(1.0)
     channels = x.shape[0]
     if channels not in (1, 3):
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
@@ -80,7 +80,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
 
     out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group, frame)
     out = _from_model_channels(out, channels)
-    return Restoration(pixels=((out + 1.0) / 2.0).numpy(), sigma_255=sigmas[0], frame_size=len(frame) or 1)
+    return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(frame) or 1)
 
 
 def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:

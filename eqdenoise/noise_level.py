@@ -26,9 +26,9 @@ def estimate_sigma(x: torch.Tensor) -> float:
     The patch grid is subsampled from pixel (0, 0), so callers run it in the canonical frame to make
     the estimate independent of the input's orientation.
     """
-    image = x.detach().double().reshape(-1, *x.shape[-2:]).numpy()
+    image = x.detach().reshape(-1, *x.shape[-2:]).numpy()
     if min(image.shape[1:]) < PATCH:
-        return _flat_sigma(image)
+        return _flat_sigma(image.astype(np.float64))
     patches = _patches(image)
     texture, unit_threshold = _texture(patches, image.shape[0])
     selected, variance = patches, None
@@ -52,12 +52,12 @@ def _flat_sigma(image: np.ndarray) -> float:
 
 
 def _patches(image: np.ndarray) -> np.ndarray:
-    """All overlapping PATCH×PATCH patches (channels stacked), on a grid thinned to at most MAX_PATCH_VALUES values."""
+    """All overlapping PATCH×PATCH patches (channels stacked, float64), on a grid thinned to at most MAX_PATCH_VALUES values."""
     windows = sliding_window_view(image, (PATCH, PATCH), axis=(1, 2))
     most = MAX_PATCH_VALUES // (image.shape[0] * PATCH * PATCH)
     stride = max(1, int(np.ceil(np.sqrt(windows.shape[1] * windows.shape[2] / most))))
     windows = windows[:, ::stride, ::stride]
-    return np.ascontiguousarray(windows.transpose(1, 2, 0, 3, 4)).reshape(-1, image.shape[0] * PATCH * PATCH)
+    return np.ascontiguousarray(windows.transpose(1, 2, 0, 3, 4), dtype=np.float64).reshape(-1, image.shape[0] * PATCH * PATCH)
 
 
 def _texture(patches: np.ndarray, channels: int) -> tuple[np.ndarray, float]:

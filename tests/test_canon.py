@@ -71,3 +71,15 @@ def test_run_in_frame_makes_any_function_exactly_equivariant(symmetric):
     for k in group:
         assert torch.equal(run_in_frame(not_equivariant, k.apply(x), group), k.apply(reference))
     assert not torch.equal(not_equivariant(group.elements[1].apply(x)), group.elements[1].apply(not_equivariant(x)))
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 13), (3, 8, 8), (2, 1, 300, 7), (1, 1, 5)])
+def test_scores_equal_the_definition_on_the_moved_image(shape):
+    from eqdenoise.canon import quantize_for_scores, ramp_template
+
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(3)) * 2.2 - 1.1
+    q = quantize_for_scores(x)
+    group = GROUPS["d4"]
+    direct = [int((g.inverse().apply(q) * ramp_template(*g.inverse().transformed_shape(*x.shape[-2:]))).sum())
+              for g in group]
+    assert frame_scores(x, group) == direct

@@ -15,7 +15,7 @@ StepCallback = Callable[[], None]
 
 def tweedie(x_t: torch.Tensor, eps: torch.Tensor, schedule: CosineSchedule, t: float) -> torch.Tensor:
     """Posterior mean x0_hat = (x_t − s_t·ε_hat) / a_t (DESIGN §2), clipped to the data range."""
-    return ((x_t - schedule.std(t) * eps) / schedule.alpha(t)).clamp(-1.0, 1.0)
+    return torch.mul(eps, -schedule.std(t)).add_(x_t).div_(schedule.alpha(t)).clamp_(-1.0, 1.0)
 
 
 def ddim_sample(model: EpsModel, schedule: CosineSchedule, x: torch.Tensor, t_start: float, steps: int,
