@@ -5,7 +5,8 @@
 # training/make_color_corpus.py: 14 photographs from Debian's mate-backgrounds and plasma-workspace-wallpapers
 # (at half size) and 5 scikit-image images, each also at 3/4 and 1/2 size. Its 10 held-out images (7 more
 # photographs, chelsea, coffee, the IHC slide's right quarter) are never written to the training folder.
-# A long run meant to span sessions: resume with --resume (the state is training/rgb-d4-fast.state.safetensors).
+# bfloat16 autocast passes (weights, optimizer and EMA stay float32): 0.16 s/step against 0.34 s in float32 on
+# a 2-core Xeon with AMX. Resume an interrupted run with --resume (state: training/rgb-d4-fast.state.safetensors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/color-train}
@@ -14,4 +15,4 @@ eqdenoise train denoiser "$DATA" --channels 3 --out training/rgb-d4-fast.safeten
     --width 48 --level 1 --level 2 --level 4 --blocks 2 --unshuffle 2 \
     --scale 1 --scale 0.75 --scale 0.5 --patch 64 --batch 16 \
     --lr 5e-4 --warmup 500 --sigma-range 2 80 --restoration-fraction 0.9 --sigma-weight 1 \
-    --steps 40000 --seed 18 --save-every 500 "$@"
+    --steps 30000 --seed 18 --save-every 500 --precision bf16 "$@"
