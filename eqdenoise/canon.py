@@ -1,4 +1,6 @@
-"""Canonical frames (DESIGN §3): an integer-exact score picks the orientation(s) an input is run in.
+"""Canonical frames: an integer-exact score picks the orientation(s) an input is run in.
+
+The construction is docs/method.md, "Exact equivariance: the canonical frame".
 
 score_g(x) = <g⁻¹·x, w>, with w a centred linear ramp whose orbit under D4 has 8 distinct members.
 The frame of x is the argmax set of the scores; it satisfies Fr(k·x) = k·Fr(x) exactly because the

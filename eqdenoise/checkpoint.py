@@ -1,4 +1,4 @@
-"""Checkpoints: safetensors files whose metadata holds one JSON config (DESIGN §5); never pickle."""
+"""Checkpoints: safetensors files whose metadata holds one JSON config (docs/method.md, "Checkpoints"); never pickle."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ PREDICTION = {"denoise": "eps", "bridge": "x0"}
 def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSchedule | BrownianBridge,
                 training: dict | None = None, source_range: dict | None = None,
                 target_range: dict | None = None, modalities: dict | None = None) -> dict:
-    """Assemble a checkpoint config with every field DESIGN §5 asks for (ranges and modalities for bridges)."""
+    """Assemble a checkpoint config with every field docs/method.md "Checkpoints" lists (ranges and modalities for bridges)."""
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

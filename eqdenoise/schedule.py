@@ -39,7 +39,7 @@ class CosineSchedule:
         return math.tan(self.angle(t))
 
     def t_of_sigma(self, sigma: float) -> float:
-        """Inverse of ``sigma``: the time whose noise-to-signal ratio is σ (DESIGN §2, start 1)."""
+        """Inverse of ``sigma``: the time whose noise-to-signal ratio is σ (docs/method.md, "Diffusion"; start 1)."""
         if not 0.0 <= sigma <= self.sigma_max * (1 + 1e-9):
             raise ValueError(f"noise level {sigma} outside [0, {self.sigma_max}]")
         return min(1.0, 2.0 / math.pi * math.atan(sigma) / self.t_max)

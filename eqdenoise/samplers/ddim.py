@@ -14,7 +14,7 @@ StepCallback = Callable[[], None]
 
 
 def tweedie(x_t: torch.Tensor, eps: torch.Tensor, schedule: CosineSchedule, t: float) -> torch.Tensor:
-    """Posterior mean x0_hat = (x_t − s_t·ε_hat) / a_t (DESIGN §2), clipped to the data range."""
+    """Posterior mean x0_hat = (x_t − s_t·ε_hat) / a_t (docs/method.md, "Diffusion"), clipped to the data range."""
     return torch.mul(eps, -schedule.std(t)).add_(x_t).div_(schedule.alpha(t)).clamp_(-1.0, 1.0)
 
 
