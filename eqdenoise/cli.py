@@ -402,7 +402,8 @@ PrecisionOpt = Annotated[Precision, typer.Option(
     help="Arithmetic of the training passes. bf16: bfloat16 autocast with channels-last tensors, about 3x faster on "
     "CPUs with AMX or AVX512-BF16 and several times slower elsewhere (a warning says so); weights, optimizer, EMA "
     "and the checkpoint stay fp32.")]
-ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Continue from the saved training state with the saved run's settings; "
+                                         "options typed again must match them (see --override).")]
 StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state file. "
                                                   "Default: NAME.state.safetensors beside --out.")]
 
@@ -415,12 +416,39 @@ EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of 
                                        "run with another value rewrites the checkpoint.")]
 
 
-def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int]) -> None:
-    """Run a training with a progress bar and report where the checkpoint went."""
-    from .train import run_training
+OverrideOpt = Annotated[bool, typer.Option(help="With --resume: let the settings given replace the saved run's "
+                                           "(each replacement is recorded in the checkpoint). Without it, a setting "
+                                           "that differs from the saved one is an error.")]
+SETTINGS_OF_OPTIONS = {"width": ("base",), "level": ("mults",), "scale": ("scales",),
+                       "sigma_range": ("sigma_min_255", "sigma_max_255"), "source": ("data",),
+                       "source_window": ("source_range",), "source_unit": ("source_range",),
+                       "target_window": ("target_range",), "target_unit": ("target_range",),
+                       "source_modality": ("modalities",), "target_modality": ("modalities",)}
+NOT_SETTING_OPTIONS = ("out_path", "minutes", "stop_at", "resume", "state", "override")
 
-    _warn_if_slow(settings.precision)
+
+def _given_settings(ctx: typer.Context, settings) -> dict[str, object]:
+    """The settings whose options were typed on the command line (not left to their defaults), by field name."""
+    given: dict[str, object] = {}
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        if name in NOT_SETTING_OPTIONS or source is None or source.name != "COMMANDLINE":
+            continue
+        for field_name in SETTINGS_OF_OPTIONS.get(name, (name,)):
+            given[field_name] = ctx.params[name] if name == "teacher_weight" else getattr(settings, field_name)
+    return given
+
+
+def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int],
+           given: dict[str, object], override: bool) -> None:
+    """Run a training (resumed from the state's own settings) with a progress bar; report where the checkpoint went."""
+    from .train import resume_settings, run_training, state_path
+
     try:
+        if resume:
+            settings = resume_settings(Path(state) if state else state_path(Path(settings.out)), given,
+                                       settings.out, override)
+        _warn_if_slow(settings.precision)
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
             record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
@@ -434,6 +462,7 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
 
 @train_app.command("denoiser")
 def train_denoiser_command(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of training images (PNG, JPEG, TIFF).")],
     out_path: TrainOutOpt,
     group: TrainGroupOpt = GroupName.d4,
@@ -478,6 +507,7 @@ def train_denoiser_command(
     stop_at: StopAtOpt = None,
     precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
+    override: OverrideOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
@@ -496,11 +526,12 @@ def train_denoiser_command(
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
                              precision=precision.value)
-    _train(settings, resume, minutes, state, stop_at)
+    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 
 @train_app.command("bridge")
 def train_bridge_command(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Option(help="Folder of source images (e.g. CT): DICOM, PNG, TIFF.")],
     target: Annotated[Path, typer.Option(help="Folder of target images (e.g. PET), matched to the sources "
                                          "by file name without extension.")],
@@ -533,6 +564,7 @@ def train_bridge_command(
     stop_at: StopAtOpt = None,
     precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
+    override: OverrideOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
@@ -553,7 +585,7 @@ def train_bridge_command(
                              source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
                              precision=precision.value)
-    _train(settings, resume, minutes, state, stop_at)
+    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 
 def _version(value: bool) -> None:

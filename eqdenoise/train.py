@@ -15,7 +15,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -394,6 +394,57 @@ def _save_state(path: Path, network, ema, optimizer, generator, step, seconds, s
     tensors["torch_rng"] = torch.get_rng_state()
     meta = {"step": step, "seconds": seconds, "settings": _settings_record(settings)}
     atomic_save(tensors, path, {"eqdenoise_train_state": json.dumps(meta)})
+
+
+NOT_SETTINGS = ("out", "extra")
+
+
+def saved_settings(state: Path) -> tuple[TrainSettings, int]:
+    """The settings a training state was written with, and its step."""
+    meta = _state_meta(state)
+    known = {f.name for f in fields(TrainSettings)}
+    stored = {key: value for key, value in meta["settings"].items() if key in known}
+    for key in ("scales", "mults"):
+        if stored.get(key) is not None:
+            stored[key] = tuple(stored[key])
+    return TrainSettings(**stored), int(meta["step"])
+
+
+def resume_settings(state: Path, given: dict[str, object], out: str, override: bool = False) -> TrainSettings:
+    """The saved run's settings for ``--resume``; a ``given`` value that differs is an error naming both.
+
+    With ``override`` the given values replace the saved ones, and each replacement is recorded (step,
+    setting, saved and given value) in the settings' ``extra["overrides"]``, which goes into the checkpoint.
+    """
+    settings, step = saved_settings(state)
+    changed = {key: value for key, value in given.items()
+               if key not in NOT_SETTINGS and _comparable(value) != _comparable(getattr(settings, key))}
+    if changed and not override:
+        listed = ", ".join(f"{key} {_comparable(value)} (saved {_comparable(getattr(settings, key))})"
+                           for key, value in changed.items())
+        raise EqdenoiseError(f"{state}: resuming with settings that differ from the saved run: {listed}; "
+                             "leave them out to continue the saved run, or add --override to change them")
+    overrides = list(settings.extra.get("overrides", []))
+    overrides += [{"step": step, "setting": key, "saved": _comparable(getattr(settings, key)),
+                   "given": _comparable(value)} for key, value in changed.items()]
+    extra = {**settings.extra, "overrides": overrides} if overrides else settings.extra
+    return replace(settings, **changed, out=out, extra=extra)
+
+
+def _comparable(value: object) -> object:
+    """A setting as its JSON value (tuples as lists), so saved and given values compare alike."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _state_meta(path: Path) -> dict:
+    """The JSON metadata of a training state, with a clear error when there is none or it is unreadable."""
+    if not path.is_file():
+        raise EqdenoiseError(f"{path}: no training state to resume from")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return json.loads((handle.metadata() or {})["eqdenoise_train_state"])
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: unreadable training state ({exc})") from None
 
 
 def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tuple[int, float]:

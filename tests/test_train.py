@@ -117,8 +117,10 @@ def test_train_command(folder, tmp_path):
                                       "--batch", "2", "--patch", "16", "--state", str(state)])
     assert result.exit_code == 0 and state.is_file()
     resumed = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "4",
-                                       "--batch", "2", "--patch", "16", "--state", str(state), "--resume"])
+                                       "--batch", "2", "--patch", "16", "--state", str(state), "--resume", "--override"])
     assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
+    assert load_model(out).config["training"]["settings"]["extra"]["overrides"] == [
+        {"step": 3, "setting": "steps", "saved": 3, "given": 4}]
 
 
 def test_init_starts_from_a_checkpoints_weights(folder, tmp_path):
@@ -261,3 +263,39 @@ def test_bf16_training_writes_fp32_checkpoints_and_resumes(folder, tmp_path):
                                       "--precision", "bf16"])
     assert result.exit_code == 0, result.output
     assert load_model(tmp_path / "cli.safetensors").config["training"]["settings"]["precision"] == "bf16"
+
+
+def _train_cli(*arguments: str):
+    return CliRunner().invoke(app, ["train", "denoiser", *arguments])
+
+
+def test_resume_takes_the_saved_settings_not_the_defaults(folder, tmp_path):
+    start, straight, split = (tmp_path / f"{name}.safetensors" for name in ("start", "straight", "split"))
+    run_training(settings(folder, start, 2))
+    run = ["--init", str(start), "--lr", "0.002", "--warmup", "1", "--steps", "4", "--batch", "2", "--patch", "16",
+           "--seed", "3"]
+    assert _train_cli(str(folder), "--out", str(straight), *run).exit_code == 0
+    assert _train_cli(str(folder), "--out", str(split), *run, "--stop-at", "2").exit_code == 0
+    resumed = _train_cli(str(folder), "--out", str(split), "--resume")
+    assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split()), resumed.output
+    for a, b in zip(load_model(straight).network.parameters(), load_model(split).network.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_resume_refuses_a_changed_setting_unless_overridden(folder, tmp_path):
+    out = tmp_path / "m.safetensors"
+    common = [str(folder), "--out", str(out), "--width", "4", "--steps", "4", "--batch", "2", "--patch", "16"]
+    assert _train_cli(*common, "--lr", "0.001", "--stop-at", "2").exit_code == 0
+    state_bytes = state_path(out).read_bytes()
+    refused = _train_cli(*common, "--lr", "0", "--resume")
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "lr 0.0 (saved 0.001)" in message and "--override" in message
+    assert "Traceback" not in refused.output and state_path(out).read_bytes() == state_bytes
+    assert _train_cli(*common, "--lr", "0.001", "--resume").exit_code == 0
+    assert _train_cli(str(folder), "--out", str(out), "--steps", "6", "--stop-at", "5", "--resume").exit_code == 1
+    changed = _train_cli(str(folder), "--out", str(out), "--steps", "6", "--lr", "0", "--resume", "--override")
+    assert changed.exit_code == 0, changed.output
+    training = load_model(out).config["training"]["settings"]
+    assert training["lr"] == 0.0 and training["steps"] == 6
+    assert training["extra"]["overrides"] == [{"step": 4, "setting": "steps", "saved": 4, "given": 6},
+                                              {"step": 4, "setting": "lr", "saved": 0.001, "given": 0.0}]
