@@ -6,27 +6,23 @@ import json
 import sys
 from collections.abc import Callable
 from enum import Enum
-from functools import partial
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from . import __version__
 from .allocator import keep_freed_memory
-from .batch import expand_inputs, output_paths
-from .checkpoint import IMAGE_RANGE, Model
-from .denoise import DenoiseOptions, resolve_group, restore
 from .errors import EqdenoiseError
-from .imageio import check_output, image_files, read_image, read_pages, write_pages
-from .precision import has_fast_bf16
-from .registry import default_denoiser, manifest, models_dir, resolve_model
-from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, scan_files, to_unit, write_scan
-from .transfer import DEFAULT_STEPS, TransferOptions, translate
-from .verify import check_equivariance
+from .names import DEFAULT_TRANSFER_STEPS, GROUP_NAMES, METHODS, PRECISIONS
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from .checkpoint import Model
+    from .denoise import DenoiseOptions
+    from .transfer import TransferOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Exactly rotation- and mirror-equivariant image restoration with diffusion priors.")
@@ -35,22 +31,9 @@ app.add_typer(train_app, name="train")
 out = Console(highlight=False, soft_wrap=True)
 
 
-class Method(str, Enum):
-    canon = "canon"
-    fa = "fa"
-    none = "none"
-
-
-class GroupName(str, Enum):
-    trivial = "trivial"
-    flip = "flip"
-    c4 = "c4"
-    d4 = "d4"
-
-
-class Precision(str, Enum):
-    fp32 = "fp32"
-    bf16 = "bf16"
+Method = Enum("Method", {name: name for name in METHODS}, type=str)
+GroupName = Enum("GroupName", {name: name for name in GROUP_NAMES}, type=str)
+Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)
 
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') "
@@ -89,6 +72,8 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
              method: Method, group: Optional[GroupName], tile: Optional[int],
              precision: Precision = Precision.fp32) -> DenoiseOptions:
     """Parse CLI values into library options."""
+    from .denoise import DenoiseOptions
+
     if sigma is None:
         parsed: float | str | None = None if strength is not None else "auto"
     elif sigma == "auto":
@@ -109,6 +94,8 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
 def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
                       tile: Optional[int], precision: Precision = Precision.fp32) -> TransferOptions:
     """Parse CLI values into checked transfer options."""
+    from .transfer import TransferOptions
+
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
                               group=group.value if group else None, tile=tile, precision=precision.value)
     options.check()
@@ -118,12 +105,17 @@ def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: 
 
 def _warn_if_slow(precision: str) -> None:
     """One warning line when bf16 is asked for on a CPU that has no bfloat16 instructions."""
+    from .precision import has_fast_bf16
+
     if precision == "bf16" and not has_fast_bf16():
         sys.stderr.write("warning: this CPU has no bfloat16 instructions (AMX or AVX512-BF16), so --precision bf16 "
                          "runs several times slower than fp32 here\n")
 
 
 def _progress() -> Progress:
+    """A transient progress display on the terminal (off when output is not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal)
 
@@ -134,6 +126,8 @@ StepProgress = Callable[[int, int], None]
 def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
                process: Callable[[Path, Path, StepProgress], str]) -> None:
     """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed."""
+    from .imageio import check_output
+
     failures = 0
     with _progress() as bar:
         files = bar.add_task("files", total=len(inputs))
@@ -175,6 +169,9 @@ def _sigma_detail(sigmas: list[float | None]) -> str:
 
 def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> Model:
     """A denoising model by name or path, loaded once per command and checked against the chosen group."""
+    from .pipeline import resolve_group
+    from .registry import resolve_model
+
     if name not in loaded:
         loaded[name] = resolve_model(name, task="denoise")
         resolve_group(loaded[name], options.group)
@@ -203,6 +200,11 @@ def denoise(
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
+    from .batch import expand_inputs, output_paths
+    from .denoise import restore
+    from .imageio import check_output, image_files, read_pages, write_pages
+    from .registry import default_denoiser
+
     try:
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision)
         loaded: dict[str, Model] = {}
@@ -244,7 +246,7 @@ def transfer(
     method: MethodOpt = Method.canon,
     steps: Annotated[int, typer.Option(min=1, max=1000, help="Bridge sampler steps, 1–1000. 1 (the default) gives the "
                                        "network's one-pass estimate, the most faithful on average; more steps draw a "
-                                       "sample with the target's noise texture.")] = DEFAULT_STEPS,
+                                       "sample with the target's noise texture.")] = DEFAULT_TRANSFER_STEPS,
     eta: Annotated[float, typer.Option(min=0.0, max=1.0, help="η in [0, 1]: 0 deterministic after the first "
                                        "step, 1 the bridge's ancestral sampler.")] = 0.0,
     seed: SeedOpt = 0,
@@ -253,6 +255,12 @@ def transfer(
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
+    from .batch import expand_inputs, output_paths
+    from .pipeline import resolve_group
+    from .registry import resolve_model
+    from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, scan_files, to_unit, write_scan
+    from .transfer import translate
+
     try:
         options = _transfer_options(steps, eta, seed, method, group, tile, precision)
         loaded = resolve_model(model, task="bridge")
@@ -279,6 +287,8 @@ def transfer(
 
 def _restored_pixels(model, options: DenoiseOptions, pixels):
     """The denoise pipeline as a function of pixels only, for verify."""
+    from .denoise import restore
+
     return restore(model, pixels, options).pixels
 
 
@@ -299,7 +309,7 @@ def verify(
     sigma: SigmaOpt = None,
     strength: StrengthOpt = None,
     steps: Annotated[Optional[int], typer.Option(min=1, max=1000, help="Sampler steps, 1–1000. Default: 1 for "
-                                                 f"denoise, {DEFAULT_STEPS} for transfer.")] = None,
+                                                 f"denoise, {DEFAULT_TRANSFER_STEPS} for transfer.")] = None,
     eta: EtaOpt = 0.0,
     seed: SeedOpt = 0,
     tile: TileOpt = None,
@@ -309,6 +319,17 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
+    from functools import partial
+
+    from rich.table import Table
+
+    from .imageio import read_image
+    from .pipeline import resolve_group
+    from .registry import default_denoiser, resolve_model
+    from .scans import check_source_unit, model_ranges, read_scan, to_unit
+    from .transfer import translate
+    from .verify import check_equivariance
+
     try:
         if task is Task.denoise:
             options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision)
@@ -320,7 +341,7 @@ def verify(
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
-            options = _transfer_options(steps or DEFAULT_STEPS, eta, seed, method, group, tile, precision)
+            options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision)
             model = model or "ct2pet-d4"
             loaded = resolve_model(model, task="bridge")
             scan = read_scan(image_path)
@@ -365,6 +386,10 @@ def verify(
 @app.command("models")
 def list_models() -> None:
     """List the shipped models."""
+    from rich.table import Table
+
+    from .registry import manifest, models_dir
+
     entries = manifest()
     if not entries:
         out.print(f"no shipped models found in {models_dir()}")
@@ -568,6 +593,7 @@ def train_bridge_command(
     state: StateOpt = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
+    from .checkpoint import IMAGE_RANGE
     from .train import TrainSettings
 
     if patch % 4:

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group, get_group
+from .names import METHODS
 from .precision import check_precision
 
-METHODS = ("canon", "fa", "none")
 BYTES_PER_PIXEL_PER_WIDTH = 45
 AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
 

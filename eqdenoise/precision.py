@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from .errors import EqdenoiseError
-
-PRECISIONS = ("fp32", "bf16")
+from .names import PRECISIONS
 
 
 def check_precision(precision: str) -> None:

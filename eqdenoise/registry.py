@@ -6,9 +6,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .checkpoint import Model, load_model
 from .errors import EqdenoiseError
+
+if TYPE_CHECKING:
+    from .checkpoint import Model
 
 MANIFEST = "manifest.json"
 GRAY_DENOISER, COLOR_DENOISER = "gray-d4", "rgb-d4"
@@ -51,6 +54,8 @@ def sha256(path: Path) -> str:
 
 def resolve_model(name_or_path: str, task: str) -> Model:
     """Load a shipped model by name (checking its SHA-256) or any checkpoint by path."""
+    from .checkpoint import load_model
+
     for entry in manifest():
         if entry["name"] == name_or_path:
             path = models_dir() / entry["file"]

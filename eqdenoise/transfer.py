@@ -16,11 +16,11 @@ from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
+from .names import DEFAULT_TRANSFER_STEPS
 from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_size
 from .predictors import wrapped, x0_predictor
 from .samplers import bridge_sample
 
-DEFAULT_STEPS = 1
 ProgressFn = Callable[[int, int], None]
 
 
@@ -28,7 +28,7 @@ ProgressFn = Callable[[int, int], None]
 class TransferOptions(SamplerOptions):
     """Sampler settings: steps from source to target, η (0 deterministic after the first step), seed, method."""
 
-    steps: int = DEFAULT_STEPS
+    steps: int = DEFAULT_TRANSFER_STEPS
 
 
 def translate(model: Model, source: np.ndarray, options: TransferOptions,

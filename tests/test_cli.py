@@ -246,3 +246,18 @@ def test_a_tiff_stack_is_denoised_page_by_page_and_stays_exactly_equivariant(tmp
     np.testing.assert_array_equal(stack[1], np.asarray(Image.open(tmp_path / "out" / "page1.tif")))
     for page, turned_page in zip(stack, turned, strict=True):
         np.testing.assert_array_equal(np.rot90(page), turned_page)
+
+
+def test_the_command_line_starts_without_importing_torch():
+    import subprocess
+    import sys
+
+    probe = "import sys, eqdenoise.cli; print(sorted({'torch', 'numpy', 'scipy', 'PIL'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+    for arguments in (["--help"], ["--version"], ["denoise", "--no-such-option"], ["models"]):
+        probe = (f"import sys, runpy; sys.argv = ['eqdenoise', *{arguments!r}]\ntry:\n"
+                 "    runpy.run_module('eqdenoise', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+                 "print('torch' in sys.modules)")
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert result.stdout.strip().endswith("False"), (arguments, result.stdout, result.stderr)

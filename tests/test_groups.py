@@ -58,3 +58,10 @@ def test_subgroups_and_unknown_name():
     assert not GROUPS["flip"].is_subgroup_of(GROUPS["c4"])
     with pytest.raises(EqdenoiseError, match="unknown group"):
         get_group("c8")
+
+
+def test_the_command_line_offers_exactly_the_library_groups():
+    from eqdenoise.groups import GROUPS
+    from eqdenoise.names import GROUP_NAMES
+
+    assert tuple(GROUPS) == GROUP_NAMES

@@ -48,7 +48,7 @@ def test_bf16_probe_agrees_with_the_cpu_flags():
                                                               (False, "fp32", False)])
 def test_bf16_on_a_cpu_without_bf16_instructions_gets_one_warning_line(fast_cpu, precision, warned, tmp_path,
                                                                           tiny_gray_path, monkeypatch):
-    monkeypatch.setattr(cli, "has_fast_bf16", lambda: fast_cpu)
+    monkeypatch.setattr("eqdenoise.precision.has_fast_bf16", lambda: fast_cpu)
     image = save_png(tmp_path / "a.png", random_image(1, 16, 16))
     result = runner.invoke(cli.app, ["denoise", str(image), "--model", str(tiny_gray_path), "--sigma", "20",
                                      "--precision", precision])
