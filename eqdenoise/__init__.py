@@ -1,3 +1,17 @@
-"""eqdenoise: diffusion-based image restoration that is exactly equivariant to rotations and mirrors."""
+"""eqdenoise: diffusion-based image restoration that is exactly equivariant to rotations and mirrors.
+
+The API (``eqdenoise.denoise``, ``transfer``, ``verify``, ``load_model``; ``eqdenoise/api.py``) is imported
+on first use, so ``import eqdenoise`` and the command's start-up stay light.
+"""
 
 __version__ = "0.1.0"
+__all__ = ["EqdenoiseError", "VerifyReport", "denoise", "load_model", "transfer", "verify"]
+
+
+def __getattr__(name: str):
+    """Import the API lazily."""
+    if name in __all__:
+        from . import api, errors
+
+        return getattr(errors if name == "EqdenoiseError" else api, name)
+    raise AttributeError(f"module 'eqdenoise' has no attribute {name!r}")

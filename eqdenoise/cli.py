@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from .checkpoint import Model
-    from .denoise import DenoiseOptions
-    from .transfer import TransferOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Exactly rotation- and mirror-equivariant image restoration with diffusion priors.")
@@ -70,37 +69,44 @@ RunPrecisionOpt = Annotated[Precision, typer.Option(
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
              method: Method, group: Optional[GroupName], tile: Optional[int],
-             precision: Precision = Precision.fp32) -> DenoiseOptions:
-    """Parse CLI values into library options."""
-    from .denoise import DenoiseOptions
+             precision: Precision = Precision.fp32) -> dict:
+    """Parse CLI values into the API's checked denoise options (a keyword dict)."""
+    from .api import denoise_options
 
-    if sigma is None:
-        parsed: float | str | None = None if strength is not None else "auto"
-    elif sigma == "auto":
-        parsed = "auto"
+    if sigma is None or sigma == "auto":
+        parsed: float | str | None = sigma
     else:
         try:
             parsed = float(sigma)
         except ValueError:
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
-    options = DenoiseOptions(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed,
-                             method=method.value, group=group.value if group else None, tile=tile,
-                             precision=precision.value)
-    options.check()
+    options = dict(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
+                   group=group.value if group else None, tile=tile, precision=precision.value)
+    denoise_options(**options)
     _warn_if_slow(precision.value)
     return options
 
 
 def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
-                      tile: Optional[int], precision: Precision = Precision.fp32) -> TransferOptions:
-    """Parse CLI values into checked transfer options."""
-    from .transfer import TransferOptions
+                      tile: Optional[int], precision: Precision = Precision.fp32) -> dict:
+    """Parse CLI values into the API's checked transfer options (a keyword dict)."""
+    from .api import transfer_options
 
-    options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method.value,
-                              group=group.value if group else None, tile=tile, precision=precision.value)
-    options.check()
+    options = dict(steps=steps, eta=eta, seed=seed, method=method.value, group=group.value if group else None,
+                   tile=tile, precision=precision.value)
+    transfer_options(**options)
     _warn_if_slow(precision.value)
     return options
+
+
+def _checked_model(name: str, task: str, group: Optional[str]) -> Model:
+    """The model a command was given, loaded once and checked against the chosen group before any file."""
+    from .api import load_model
+    from .pipeline import resolve_group
+
+    loaded = load_model(name, task)
+    resolve_group(loaded, group)
+    return loaded
 
 
 def _warn_if_slow(precision: str) -> None:
@@ -126,15 +132,12 @@ StepProgress = Callable[[int, int], None]
 def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
                process: Callable[[Path, Path, StepProgress], str]) -> None:
     """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed."""
-    from .imageio import check_output
-
     failures = 0
     with _progress() as bar:
         files = bar.add_task("files", total=len(inputs))
         for source, target in zip(inputs, targets, strict=True):
             step_task = bar.add_task(f"  {source.name}", total=None)
             try:
-                check_output(source, target, overwrite)
                 detail = process(source, target,
                                  lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
                 out.print(f"{source} → {target}{detail}")
@@ -167,17 +170,6 @@ def _sigma_detail(sigmas: list[float | None]) -> str:
     return f" ({pages}σ = {low:.1f})" if f"{low:.1f}" == f"{high:.1f}" else f" ({pages}σ = {low:.1f}–{high:.1f})"
 
 
-def _denoiser(name: str, options: DenoiseOptions, loaded: dict[str, Model]) -> Model:
-    """A denoising model by name or path, loaded once per command and checked against the chosen group."""
-    from .pipeline import resolve_group
-    from .registry import resolve_model
-
-    if name not in loaded:
-        loaded[name] = resolve_model(name, task="denoise")
-        resolve_group(loaded[name], options.group)
-    return loaded[name]
-
-
 @app.command()
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
@@ -200,16 +192,13 @@ def denoise(
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
+    from .api import denoise_file
     from .batch import expand_inputs, output_paths
-    from .denoise import restore
-    from .imageio import check_output, image_files, read_pages, write_pages
-    from .registry import default_denoiser
+    from .imageio import image_files
 
     try:
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision)
-        loaded: dict[str, Model] = {}
-        if model:
-            _denoiser(model, options, loaded)
+        chosen = _checked_model(model, "denoise", options["group"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
         targets = output_paths(items, output, "denoised")
     except EqdenoiseError as exc:
@@ -217,15 +206,8 @@ def denoise(
         raise typer.Exit(1) from None
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
-        pages = read_pages(source)
-        check_output(source, target, overwrite, pages[0].format)
-        results = []
-        for index, page in enumerate(pages):
-            denoiser = _denoiser(model or default_denoiser(page.pixels.shape[0]), options, loaded)
-            results.append(restore(denoiser, page.pixels, options, progress=lambda done, total, i=index:
-                                   progress(i * total + done, len(pages) * total)))
-        write_pages(pages, [result.pixels for result in results], target, overwrite=overwrite)
-        return _sigma_detail([result.sigma_255 for result in results])
+        return _sigma_detail(denoise_file(source, target, model=chosen, overwrite=overwrite, progress=progress,
+                                          **options))
 
     _run_batch([item.path for item in items], targets, overwrite, process)
 
@@ -255,41 +237,25 @@ def transfer(
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
+    from .api import transfer_file
     from .batch import expand_inputs, output_paths
-    from .pipeline import resolve_group
-    from .registry import resolve_model
-    from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, scan_files, to_unit, write_scan
-    from .transfer import translate
+    from .scans import scan_files
 
     try:
         options = _transfer_options(steps, eta, seed, method, group, tile, precision)
-        loaded = resolve_model(model, task="bridge")
-        resolve_group(loaded, options.group)
+        loaded = _checked_model(model, "bridge", options["group"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
         items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
         targets = output_paths(items, output, target_name.lower().replace(" ", "-"))
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
-    source_range, target_range = model_ranges(loaded.config)
-    description = f"eqdenoise {Path(model).stem}: {loaded.config['modalities'].get('source', 'source')} to {target_name}"
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
-        scan = read_scan(source)
-        check_scan_output(scan, target, overwrite)
-        check_source_unit(scan, source_range)
-        result = translate(loaded, to_unit(scan, source_range), options, progress=progress)
-        write_scan(scan, result, target, target_range, description, overwrite=overwrite)
+        transfer_file(source, target, model=loaded, overwrite=overwrite, progress=progress, **options)
         return ""
 
     _run_batch([item.path for item in items], targets, overwrite, process)
-
-
-def _restored_pixels(model, options: DenoiseOptions, pixels):
-    """The denoise pipeline as a function of pixels only, for verify."""
-    from .denoise import restore
-
-    return restore(model, pixels, options).pixels
 
 
 class Task(str, Enum):
@@ -319,68 +285,49 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
-    from functools import partial
-
     from rich.table import Table
 
-    from .imageio import read_image
-    from .pipeline import resolve_group
-    from .registry import default_denoiser, resolve_model
-    from .scans import check_source_unit, model_ranges, read_scan, to_unit
-    from .transfer import translate
-    from .verify import check_equivariance
+    from .api import verify as verify_image
 
     try:
         if task is Task.denoise:
             options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision)
-            image = read_image(image_path)
-            model = model or default_denoiser(image.pixels.shape[0])
-            loaded = resolve_model(model, task="denoise")
-            pixels, peak, unit = image.pixels, image.peak, "levels" if image.peak > 1 else "value"
-            pipeline = partial(_restored_pixels, loaded, options)
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
             options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision)
-            model = model or "ct2pet-d4"
-            loaded = resolve_model(model, task="bridge")
-            scan = read_scan(image_path)
-            source_range, target_range = model_ranges(loaded.config)
-            check_source_unit(scan, source_range)
-            pixels = to_unit(scan, source_range)
-            if scan.physical and scan.dicom is None:
-                peak, unit = target_range.high - target_range.low, target_range.unit
-            else:
-                peak, unit = (65535.0, "levels") if scan.dicom else (scan.image.peak, "levels")
-            pipeline = partial(translate, loaded, options=options)
-        chosen = resolve_group(loaded, options.group)
         with _progress() as bar:
-            bar_task = bar.add_task("orientations", total=len(chosen) + 1)
-            reports = check_equivariance(pipeline, pixels, chosen, peak,
-                                         progress=lambda done, total: bar.update(bar_task, completed=done))
+            bar_task = bar.add_task("orientations", total=None)
+            report = verify_image(image_path, task=task.value, model=model, tolerance=tolerance,
+                                  progress=partial(_verify_progress, bar, bar_task), **options)
     except EqdenoiseError as exc:
         _fail(str(exc) if str(exc).startswith(str(image_path)) else f"{image_path}: {exc}")
         raise typer.Exit(1) from None
-    passed = all(r.max_abs_diff <= tolerance for r in reports)
     if as_json:
-        out.print_json(json.dumps({"input": str(image_path), "task": task.value, "model": model, "method": method.value,
-                                   "group": chosen.name, "tolerance": tolerance, "passed": passed,
-                                   "elements": [r.to_dict() for r in reports]}))
+        out.print_json(json.dumps({"input": str(image_path), **report.to_dict()}))
     else:
-        table = Table(title=f"{image_path}: {method.value} on {chosen.name}, tolerance {tolerance:g}")
+        table = Table(title=f"{image_path}: {report.method} on {report.group}, tolerance {tolerance:g}")
         table.add_column("g")
-        table.add_column(f"max |f(g·x) − g·f(x)| ({unit})", justify="right")
+        table.add_column(f"max |f(g·x) − g·f(x)| ({report.unit})", justify="right")
         table.add_column("pixels differing after rounding", justify="right")
         table.add_column("")
-        for r in reports:
+        for r in report.elements:
             ok = r.max_abs_diff <= tolerance
             table.add_row(r.element.label, f"{r.max_abs_diff:.6g}", str(r.differing_pixels),
                           "[green]ok[/]" if ok else "[red]FAIL[/]")
         out.print(table)
-        out.print("[green]equivariant within tolerance[/]" if passed else
+        out.print("[green]equivariant within tolerance[/]" if report.passed else
                   "[bold red]NOT equivariant within tolerance[/]")
-    if not passed:
+    if not report.passed:
         raise typer.Exit(1)
+
+
+def _verify_progress(bar: Progress, task_id, done: int, total: int) -> None:
+    """Advance verify's bar on a terminal; elsewhere one line per finished run on stderr."""
+    bar.update(task_id, completed=done, total=total)
+    if not out.is_terminal:
+        sys.stderr.write(f"verify: {done} of {total} runs done\n")
+        sys.stderr.flush()
 
 
 @app.command("models")

@@ -77,9 +77,12 @@ def check_source_unit(scan: Scan, window: ValueRange) -> None:
 
 def to_unit(scan: Scan, window: ValueRange) -> np.ndarray:
     """Values in the model's [0, 1] range: physical ones through ``window`` and clipped to it."""
-    if not scan.physical:
-        return scan.values
-    return np.clip((scan.values - window.low) / (window.high - window.low), 0.0, 1.0).astype(np.float32)
+    return window_to_unit(scan.values, window) if scan.physical else scan.values
+
+
+def window_to_unit(values: np.ndarray, window: ValueRange) -> np.ndarray:
+    """Physical values through ``window`` onto [0, 1], clipped to it (float32)."""
+    return np.clip((values - window.low) / (window.high - window.low), 0.0, 1.0).astype(np.float32)
 
 
 def from_unit(unit_values: np.ndarray, window: ValueRange) -> np.ndarray:

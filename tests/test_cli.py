@@ -180,7 +180,7 @@ def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
         assert runner.invoke(app, ["denoise", str(source), "-o", str(explicit), "--sigma", "20", "-m", model]).exit_code == 0
         assert chosen.read_bytes() == explicit.read_bytes()
         report = runner.invoke(app, ["verify", str(source), "--sigma", "20", "--json"])
-        assert json.loads(report.output)["model"] == f"{kind}-d4"
+        assert json.loads(report.stdout)["model"] == f"{kind}-d4"
     (models / "manifest.json").write_text(json.dumps({"models": entries[:1]}))
     fallback = tmp_path / "rgb-fallback.png"
     assert runner.invoke(app, ["denoise", str(tmp_path / "rgb.png"), "-o", str(fallback), "--sigma", "20"]).exit_code == 0

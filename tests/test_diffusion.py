@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from conftest import sample_pixels
-from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.noise_level import estimate_sigma
 from eqdenoise.pipeline import pad_to_multiple
+from eqdenoise.restoration import DenoiseOptions, restore
 from eqdenoise.samplers import ddim_sample, tweedie
 from eqdenoise.schedule import CosineSchedule
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import random_image, sample_pixels
-from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.groups import GROUPS
+from eqdenoise.restoration import DenoiseOptions, restore
 
 SETTINGS = {
     "tweedie-sigma25": dict(sigma=25.0),

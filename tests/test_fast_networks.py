@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 from conftest import random_image, sample_pixels, write_tiny_checkpoint
 from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
-from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.groups import GROUPS
 from eqdenoise.predictors import eps_predictor, frame_averaged
+from eqdenoise.restoration import DenoiseOptions, restore
 from eqdenoise.schedule import CosineSchedule
 from eqdenoise.train import TrainSettings, _loss, run_training, sample_sigma
 

@@ -111,7 +111,7 @@ def test_verify_transfer_reports_zero_for_canon_and_fails_for_none(tmp_path, tin
     args = ["verify", "--task", "transfer", str(tmp_path / "crop.tiff"), "-m", str(tiny_bridge_path), "--steps", "2"]
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["passed"] and len(report["elements"]) == 8
     assert all(e["max_abs_diff"] == 0 for e in report["elements"])
     result = runner.invoke(app, [*args, "--method", "none"])

@@ -12,7 +12,7 @@ from eqdenoise.cli import app
 from eqdenoise.dicom import read_dicom
 from eqdenoise.petsim import PetSimulator
 from eqdenoise.registry import manifest, resolve_model
-from eqdenoise.transfer import TransferOptions, translate
+from eqdenoise.translation import TransferOptions, translate
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -56,4 +56,4 @@ def test_shipped_bridge_is_bit_exact_on_d4(method):
 def test_verify_transfer_on_the_held_out_slice_shows_zero(tmp_path):
     result = runner.invoke(app, ["verify", "--task", "transfer", str(ct_small_path()), "--steps", "3", "--json"])
     assert result.exit_code == 0, result.output
-    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.output)["elements"])
+    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])

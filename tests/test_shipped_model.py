@@ -111,8 +111,8 @@ def test_verify_shows_the_plain_network_is_not_exact(tmp_path):
 
 @pytest.mark.skipif(not (SHARED_DATA / "Set12").is_dir(), reason="standard test sets in ../shared/data absent")
 def test_set12_quality_under_the_standard_protocol():
-    from eqdenoise.denoise import DenoiseOptions, restore
     from eqdenoise.registry import resolve_model
+    from eqdenoise.restoration import DenoiseOptions, restore
 
     model = resolve_model("gray-d4", task="denoise")
     clean = np.asarray(Image.open(SHARED_DATA / "Set12" / "05.png"), dtype=np.float64)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from conftest import random_image, save_png
 from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
-from eqdenoise.denoise import DenoiseOptions, restore
 from eqdenoise.errors import EqdenoiseError
+from eqdenoise.restoration import DenoiseOptions, restore
 from eqdenoise.train import TrainSettings, learning_rate, load_training_images, run_training, sigma_weights, state_path
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import ct_small_unit, random_image
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.groups import GROUPS
-from eqdenoise.transfer import TransferOptions, translate
+from eqdenoise.translation import TransferOptions, translate
 
 SETTINGS = {
     "one-step": dict(steps=1),

@@ -22,9 +22,9 @@ ProgressFn = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class DenoiseOptions(SamplerOptions):
-    """How to restore: known σ (0–255 scale), ``"auto"`` σ, or an SDEdit strength; sampler settings."""
+    """How to restore: known σ (0–255 scale), ``"auto"`` σ (the default unless a strength is given), or an SDEdit strength."""
 
-    sigma: float | str | None = "auto"
+    sigma: float | str | None = None
     strength: float | None = None
 
     def check(self) -> None:
@@ -110,7 +110,7 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     if options.strength is not None:
         t_start = options.strength
     else:
-        sigma_255 = (estimate_sigma(x) * 127.5 if options.sigma == "auto" else float(options.sigma))
+        sigma_255 = (estimate_sigma(x) * 127.5 if options.sigma in (None, "auto") else float(options.sigma))
         if sigma_255 < 1e-3:
             for _ in range(options.steps):
                 on_step()

@@ -1,0 +1,296 @@
+"""The Python API: arrays in and arrays out with the rules of files, and the same calls on files.
+
+Arrays are H×W or H×W×C (C = 1 or 3) of uint8, uint16 or float32; a result has the input's shape and
+dtype. Integer arrays are read over their full range (0..255, 0..65535) and rounded back onto it;
+float32 arrays are taken as [0, 1] for denoising and, for a bridge, as physical values in its source
+unit (e.g. HU), returned in its target unit. The command line is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import EqdenoiseError
+from .names import DEFAULT_TRANSFER_STEPS
+
+if TYPE_CHECKING:
+    from .checkpoint import Model
+    from .equivariance_check import ElementReport
+
+ProgressFn = Callable[[int, int], None]
+PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
+DEFAULT_BRIDGE = "ct2pet-d4"
+
+
+def load_model(name_or_path: str | Path, task: str | None = None) -> Model:
+    """A shipped model by name (its SHA-256 checked) or a checkpoint by path; ``task`` ("denoise", "bridge") if required."""
+    from .registry import resolve_model
+
+    return resolve_model(str(name_or_path), task=task)
+
+
+_SHIPPED: dict[tuple, Model] = {}
+
+
+def _shipped(name: str, task: str) -> Model:
+    """A shipped default model, loaded once per process while its file stays the same (chosen per image)."""
+    from .registry import manifest, models_dir
+
+    files = [models_dir() / entry["file"] for entry in manifest() if entry["name"] == name]
+    stat = files[0].stat() if files and files[0].is_file() else None
+    key = (str(files[0]) if files else name, task, stat and (stat.st_mtime_ns, stat.st_size))
+    if stat is None:
+        return load_model(name, task)
+    if key not in _SHIPPED:
+        if len(_SHIPPED) >= 4:
+            _SHIPPED.pop(next(iter(_SHIPPED)))
+        _SHIPPED[key] = load_model(name, task)
+    return _SHIPPED[key]
+
+
+def _model(model: Model | str | Path | None, task: str, default: str) -> Model:
+    """``model`` as a loaded checkpoint of ``task``: itself, loaded by name or path, or the shipped ``default``."""
+    from .checkpoint import Model
+
+    if isinstance(model, Model):
+        if model.task != task:
+            raise EqdenoiseError(f"{model.path}: this is a {model.task!r} checkpoint, not a {task} one")
+        return model
+    return _shipped(default, task) if model is None else load_model(model, task)
+
+
+def image_planes(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """An H×W or H×W×C array as (C, H, W) float32 over [0, 1] of its dtype's range, and that range's peak."""
+    array = np.asarray(image)
+    if array.dtype not in PEAKS:
+        raise EqdenoiseError(f"arrays of {array.dtype} are not supported; give uint8, uint16 or float32")
+    if array.ndim == 2:
+        planes = array[None]
+    elif array.ndim == 3 and array.shape[2] in (1, 3):
+        planes = array.transpose(2, 0, 1)
+    else:
+        raise EqdenoiseError(f"an image array is H×W or H×W×C with C = 1 or 3, got shape {array.shape}")
+    peak = PEAKS[array.dtype]
+    pixels = np.ascontiguousarray(planes, dtype=np.float32) / np.float32(peak)
+    if not np.isfinite(pixels).all():
+        raise EqdenoiseError("image contains NaN or infinite values")
+    return pixels, peak
+
+
+def image_array(pixels: np.ndarray, peak: float, like: np.ndarray) -> np.ndarray:
+    """(C, H, W) values over [0, 1] back in the shape of ``like`` and the dtype of ``peak`` (rounded for integers)."""
+    from .imageio import quantize
+
+    values = quantize(pixels, peak)
+    return np.ascontiguousarray(values[0] if np.ndim(like) == 2 else values.transpose(1, 2, 0))
+
+
+def denoise_options(*, sigma: float | str | None = None, strength: float | None = None, method: str = "canon",
+                    group: str | None = None, steps: int = 1, eta: float = 0.0, seed: int = 0, tile: int | None = None,
+                    precision: str = "fp32"):
+    """Checked ``DenoiseOptions``: σ on the 0–255 scale, "auto" (the default without ``strength``), or a strength."""
+    from .restoration import DenoiseOptions
+
+    options = DenoiseOptions(sigma=sigma, strength=strength, steps=steps, eta=eta, seed=seed, method=method,
+                             group=group, tile=tile, precision=precision)
+    options.check()
+    return options
+
+
+def transfer_options(*, method: str = "canon", group: str | None = None, steps: int = DEFAULT_TRANSFER_STEPS,
+                     eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32"):
+    """Checked ``TransferOptions``."""
+    from .translation import TransferOptions
+
+    options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
+                              precision=precision)
+    options.check()
+    return options
+
+
+def default_denoiser_for(channels: int) -> str:
+    """Name of the shipped denoiser an image of ``channels`` gets by default."""
+    from .registry import default_denoiser
+
+    return default_denoiser(channels)
+
+
+def denoise(image: np.ndarray, *, model: Model | str | Path | None = None, progress: ProgressFn | None = None,
+            **options) -> np.ndarray:
+    """Denoise or restore one image array; exactly equivariant to rotations and mirrors (``method`` canon or fa).
+
+    ``options`` are those of ``denoise_options``: sigma, strength, method, group, steps, eta, seed, tile, precision.
+    """
+    from .restoration import restore
+
+    pixels, peak = image_planes(image)
+    checked = denoise_options(**options)
+    loaded = _model(model, "denoise", default_denoiser_for(pixels.shape[0]))
+    return image_array(restore(loaded, pixels, checked, progress=progress).pixels, peak, image)
+
+
+def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, progress: ProgressFn | None = None,
+             **options) -> np.ndarray:
+    """Translate one source array with a bridge (default ct2pet-d4); exactly equivariant for ``canon`` and ``fa``.
+
+    uint8/uint16 arrays are taken as windowed to the model's source range and come back windowed to its
+    target range; float32 arrays hold physical source values and come back in the target's unit.
+    """
+    from .scans import from_unit, model_ranges, window_to_unit
+    from .translation import translate
+
+    pixels, peak = image_planes(image)
+    checked = transfer_options(**options)
+    loaded = _model(model, "bridge", DEFAULT_BRIDGE)
+    source_range, target_range = model_ranges(loaded.config)
+    physical = peak == 1.0
+    if physical and source_range.unit == "image":
+        raise EqdenoiseError("float32 arrays hold physical values, but the model has no window for them; "
+                             "give a uint8 or uint16 array")
+    unit = window_to_unit(pixels, source_range) if physical else pixels
+    result = translate(loaded, unit, checked, progress=progress)
+    if physical:
+        values = from_unit(result, target_range)
+        return np.ascontiguousarray(values[0] if image.ndim == 2 else values.transpose(1, 2, 0))
+    return image_array(np.clip(result, 0.0, 1.0), peak, image)
+
+
+def denoise_file(source: str | Path, target: str | Path, *, model: Model | str | Path | None = None,
+                 overwrite: bool = False, progress: ProgressFn | None = None, **options) -> list[float | None]:
+    """Denoise an image file (every page of a TIFF stack) into ``target`` in the same format, written atomically.
+
+    The input is never overwritten; an existing ``target`` only with ``overwrite``. Each page gets ``model`` or
+    the shipped default for its channels. Returns the noise level used per page (None with a strength).
+    """
+    from .imageio import check_output, read_pages, write_pages
+    from .restoration import restore
+
+    source, target = Path(source), Path(target)
+    checked = denoise_options(**options)
+    pages = read_pages(source)
+    check_output(source, target, overwrite, pages[0].format)
+    results = []
+    for index, page in enumerate(pages):
+        loaded = _model(model, "denoise", default_denoiser_for(page.pixels.shape[0]))
+        page_progress = None if progress is None else (
+            lambda done, total, i=index: progress(i * total + done, len(pages) * total))
+        results.append(restore(loaded, page.pixels, checked, progress=page_progress))
+    write_pages(pages, [result.pixels for result in results], target, overwrite=overwrite)
+    return [result.sigma_255 for result in results]
+
+
+def transfer_file(source: str | Path, target: str | Path, *, model: Model | str | Path | None = None,
+                  overwrite: bool = False, progress: ProgressFn | None = None, **options) -> None:
+    """Translate a DICOM slice or image file into ``target`` in the same form (DICOM, physical float TIFF, windowed)."""
+    from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
+    from .translation import translate
+
+    source, target = Path(source), Path(target)
+    checked = transfer_options(**options)
+    loaded = _model(model, "bridge", DEFAULT_BRIDGE)
+    source_range, target_range = model_ranges(loaded.config)
+    scan = read_scan(source)
+    check_scan_output(scan, target, overwrite)
+    check_source_unit(scan, source_range)
+    result = translate(loaded, to_unit(scan, source_range), checked, progress=progress)
+    modalities = loaded.config.get("modalities", {})
+    description = (f"eqdenoise {Path(str(loaded.path)).stem}: {modalities.get('source', 'source')} to "
+                   f"{modalities.get('target', 'target')}")
+    write_scan(scan, result, target, target_range, description, overwrite=overwrite)
+
+
+@dataclass
+class VerifyReport:
+    """How far f(g·x) is from g·f(x) for every element g of the group, in the output's units."""
+
+    task: str
+    model: str
+    method: str
+    group: str
+    tolerance: float
+    unit: str
+    elements: list[ElementReport] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every element is within the tolerance."""
+        return all(report.max_abs_diff <= self.tolerance for report in self.elements)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, as ``eqdenoise verify --json`` prints it."""
+        return {"task": self.task, "model": self.model, "method": self.method, "group": self.group,
+                "tolerance": self.tolerance, "passed": self.passed, "elements": [r.to_dict() for r in self.elements]}
+
+
+def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Model | str | Path | None = None,
+           tolerance: float = 0.0, progress: ProgressFn | None = None, **options) -> VerifyReport:
+    """Run the task's pipeline on an image (array or file) and on each of its rotations/mirrors; compare.
+
+    Differences are in the image's levels (0–255 for 8-bit), in value for float images, and in the target's
+    physical unit for a bridge run on physical values. ``options`` are the task's (see ``denoise_options``).
+    """
+    from functools import partial
+
+    from .equivariance_check import check_equivariance
+    from .pipeline import resolve_group
+    from .restoration import restore
+    from .translation import translate
+
+    if task == "denoise":
+        pixels, peak = _verify_pixels(image)
+        checked = denoise_options(**options)
+        default = default_denoiser_for(pixels.shape[0])
+        loaded = _model(model, "denoise", default)
+        pipeline = partial(_restored_pixels, restore, loaded, checked)
+        unit = "levels" if peak > 1 else "value"
+    elif task == "transfer":
+        checked = transfer_options(**options)
+        default = DEFAULT_BRIDGE
+        loaded = _model(model, "bridge", default)
+        pixels, peak, unit = _verify_scan(image, loaded)
+        pipeline = partial(translate, loaded, options=checked)
+    else:
+        raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
+    group = resolve_group(loaded, checked.group)
+    reports = check_equivariance(pipeline, pixels, group, peak, progress=progress)
+    name = default if model is None else str(getattr(model, "path", model))
+    return VerifyReport(task=task, model=name, method=checked.method, group=group.name, tolerance=tolerance,
+                        unit=unit, elements=reports)
+
+
+def _restored_pixels(restore, model, options, pixels: np.ndarray) -> np.ndarray:
+    """The denoise pipeline as a function of [0, 1] pixels only."""
+    return restore(model, pixels, options).pixels
+
+
+def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float]:
+    """[0, 1] planes and peak of an array or of an image file's first page."""
+    if isinstance(image, (str, Path)):
+        from .imageio import read_image
+
+        loaded = read_image(Path(image))
+        return loaded.pixels, loaded.peak
+    return image_planes(image)
+
+
+def _verify_scan(image: np.ndarray | str | Path, model: Model) -> tuple[np.ndarray, float, str]:
+    """A bridge's [0, 1] source values of an array or file, the scale of its differences, and their unit."""
+    from .scans import check_source_unit, model_ranges, read_scan, to_unit, window_to_unit
+
+    source_range, target_range = model_ranges(model.config)
+    if not isinstance(image, (str, Path)):
+        pixels, peak = image_planes(image)
+        if peak != 1.0:
+            return pixels, peak, "levels"
+        return window_to_unit(pixels, source_range), target_range.high - target_range.low, target_range.unit
+    scan = read_scan(Path(image))
+    check_source_unit(scan, source_range)
+    pixels = to_unit(scan, source_range)
+    if scan.physical and scan.dicom is None:
+        return pixels, target_range.high - target_range.low, target_range.unit
+    return pixels, (65535.0 if scan.dicom else scan.image.peak), "levels"
