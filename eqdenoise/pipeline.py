@@ -1,18 +1,28 @@
-"""What every task shares: the group to be equivariant to, the memory check, tiling and padding."""
+"""What every task shares: the method (frame and predictor) in one place, the group, memory, tiling and padding.
+
+A method is decided here and nowhere else: ``run_method`` runs a task's in-frame pipeline in the input's
+canonical frame (``canon``, ``fa``) or as it is (``none``), and ``method_predictor`` turns the network into
+the predictor that pipeline calls (tiled, and averaged over the group for ``fa``). A network that is
+equivariant by construction would be a fourth method: run as it is, exact without a frame.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group, get_group
 from .names import METHODS
 from .precision import check_precision
+from .predictors import wrapped
+from .samplers import EpsModel
 
 BYTES_PER_PIXEL_PER_WIDTH = 45
 AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
@@ -97,3 +107,31 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         return x, (h, w)
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+
+
+ProgressFn = Callable[[int, int], None]
+InFrame = Callable[[torch.Tensor, Callable[[], None]], torch.Tensor]
+
+
+def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_frame: InFrame,
+               progress: ProgressFn | None = None) -> torch.Tensor:
+    """``in_frame(x, on_step)`` in the canonical frame of ``batch`` (methods canon, fa) or as it is (none).
+
+    ``progress(done, total)`` counts the sampler steps over every element of the frame (usually one).
+    """
+    frame = canonical_frame(batch, group) if method != "none" else []
+    total, done = steps * max(1, len(frame)), [0]
+
+    def on_step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    if method == "none":
+        return in_frame(batch, on_step)
+    return run_in_frame(lambda canonical: in_frame(canonical, on_step), batch, group, frame)
+
+
+def method_predictor(predict: EpsModel, model: Model, method: str, group: Group, tile: int) -> EpsModel:
+    """The network predictor a method's sampler calls: tiled to ``tile``, and averaged over ``group`` for fa."""
+    return wrapped(predict, model.network.stride, tile, group if method == "fa" else None)

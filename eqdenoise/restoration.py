@@ -8,13 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
 from .noise_level import estimate_sigma
-from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_size
-from .predictors import eps_predictor, wrapped
+from .pipeline import SamplerOptions, check_memory, method_predictor, pad_to_multiple, resolve_group, run_method, tile_size
+from .predictors import eps_predictor
 from .samplers import ddim_sample
 
 ProgressFn = Callable[[int, int], None]
@@ -63,24 +62,16 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
     batch = _to_model_channels(x, model.channels)
-    frame = canonical_frame(batch, group) if options.method != "none" else []
-    total = options.steps * max(1, len(frame))
-    done = [0]
     sigmas: list[float | None] = []
 
-    def on_step() -> None:
-        done[0] += 1
-        if progress:
-            progress(done[0], total)
-
-    def pipeline(canonical: torch.Tensor) -> torch.Tensor:
+    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None]) -> torch.Tensor:
         result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step)
         sigmas.append(sigma)
         return result
 
-    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group, frame)
+    out = run_method(batch, options.method, group, options.steps, in_frame, progress)
     out = _from_model_channels(out, channels)
-    return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(frame) or 1)
+    return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(sigmas))
 
 
 def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
@@ -122,7 +113,6 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
     else:
         state = schedule.alpha(t_start) * padded
-    predict = wrapped(eps_predictor(model, options.precision), model.network.stride, tile,
-                      group if options.method == "fa" else None)
+    predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile)
     result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Group
 from .names import DEFAULT_TRANSFER_STEPS
-from .pipeline import SamplerOptions, check_memory, pad_to_multiple, resolve_group, tile_size
-from .predictors import wrapped, x0_predictor
+from .pipeline import SamplerOptions, check_memory, method_predictor, pad_to_multiple, resolve_group, run_method, tile_size
+from .predictors import x0_predictor
 from .samplers import bridge_sample
 
 ProgressFn = Callable[[int, int], None]
@@ -45,20 +44,9 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
         raise EqdenoiseError("image contains NaN or infinite values")
     tile = tile_size(options.tile, *y.shape[-2:])
     check_memory(model, *y.shape[-2:], channels=2 * model.channels, tile=tile)
-    batch = y[None]
-    frame = canonical_frame(batch, group) if options.method != "none" else []
-    total = options.steps * max(1, len(frame))
-    done = [0]
-
-    def on_step() -> None:
-        done[0] += 1
-        if progress:
-            progress(done[0], total)
-
-    def pipeline(canonical: torch.Tensor) -> torch.Tensor:
-        return _translate_canonical(model, canonical, options, group, tile, on_step)
-
-    out = pipeline(batch) if options.method == "none" else run_in_frame(pipeline, batch, group, frame)
+    out = run_method(y[None], options.method, group, options.steps,
+                     lambda canonical, on_step: _translate_canonical(model, canonical, options, group, tile, on_step),
+                     progress)
     return ((out[0] + 1.0) / 2.0).numpy()
 
 
@@ -67,8 +55,7 @@ def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
     generator = torch.Generator().manual_seed(options.seed)
     padded, (h, w) = pad_to_multiple(y, model.network.stride)
-    predict = wrapped(x0_predictor(model, options.precision), model.network.stride, tile,
-                      group if options.method == "fa" else None)
+    predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous()
