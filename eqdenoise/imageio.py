@@ -1,17 +1,20 @@
 """Reading and writing image files: PNG, JPEG and TIFF in 8/16-bit gray, RGB, and float.
 
 Pixel values are returned as float32 arrays of shape (C, H, W) scaled to [0, 1] by the file's bit
-depth; alpha is split off and given back untouched when writing, in the same mode and format.
+depth; alpha is split off and given back untouched when writing, in the same mode and format. What
+describes the pixels is carried to the output: the ICC profile, EXIF (so an orientation tag keeps the
+result displaying as the input did), resolution, PNG text, and TIFF description (ImageJ, OME-XML),
+resolution and orientation tags, and lossless compression.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence, PngImagePlugin, UnidentifiedImageError
 
 from .atomic import atomic_path
 from .errors import EqdenoiseError
@@ -19,6 +22,8 @@ from .errors import EqdenoiseError
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
 MAX_PIXELS = 64_000_000
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+TIFF_TAGS_KEPT = (270, 274, 282, 283, 296, 315, 33432)
+TIFF_LOSSLESS = {"raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"}
 
 
 @dataclass
@@ -31,6 +36,7 @@ class LoadedImage:
     mode: str
     format: str
     peak: float
+    metadata: dict = field(default_factory=dict)
 
     @property
     def color(self) -> bool:
@@ -66,15 +72,16 @@ def read_pages(path: Path) -> list[LoadedImage]:
                     if pixels > MAX_PIXELS:
                         raise EqdenoiseError(f"{path}: {_size(frame, len(frames))} is larger than the "
                                              f"{MAX_PIXELS // 1_000_000} megapixel limit")
+                    metadata = _metadata(frame, fmt)
                     frame.load()
-                    frames.append(frame.copy())
+                    frames.append((frame.copy(), metadata))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise EqdenoiseError(f"{path}: image is too large to process safely") from None
     except UnidentifiedImageError:
         raise EqdenoiseError(f"{path}: not a readable image (unknown or unsupported format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
-    return [_to_pixels(frame, path, fmt) for frame in frames]
+    return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
 
 
 def _size(frame: Image.Image, before: int) -> str:
@@ -82,7 +89,7 @@ def _size(frame: Image.Image, before: int) -> str:
     return f"{frame.width}×{frame.height}" + (f" (with the {before} pages before it)" if before else "")
 
 
-def _to_pixels(image: Image.Image, path: Path, fmt: str) -> LoadedImage:
+def _to_pixels(image: Image.Image, path: Path, fmt: str, metadata: dict) -> LoadedImage:
     """Split a Pillow image into scaled colour/gray channels and an optional alpha plane."""
     mode = image.mode
     alpha = None
@@ -109,7 +116,31 @@ def _to_pixels(image: Image.Image, path: Path, fmt: str) -> LoadedImage:
     else:
         raise EqdenoiseError(f"{path}: image mode {mode!r} is not supported (use gray, RGB or their alpha forms)")
     return LoadedImage(path=path, pixels=np.ascontiguousarray(data / peak), alpha=alpha, mode=mode,
-                       format=fmt, peak=peak)
+                       format=fmt, peak=peak, metadata=metadata)
+
+
+def _metadata(image: Image.Image, fmt: str) -> dict:
+    """Save options that carry a page's description to the output: ICC, EXIF, resolution, text, TIFF tags."""
+    info, kept = image.info, {}
+    if info.get("icc_profile"):
+        kept["icc_profile"] = info["icc_profile"]
+    if fmt == "TIFF":
+        tags = getattr(image, "tag_v2", {})
+        kept["tiffinfo"] = {tag: tags[tag] for tag in TIFF_TAGS_KEPT if tag in tags}
+        if info.get("compression") in TIFF_LOSSLESS:
+            kept["compression"] = info["compression"]
+        return kept
+    exif = image.getexif()
+    if len(exif):
+        kept["exif"] = exif.tobytes()
+    if info.get("dpi"):
+        kept["dpi"] = tuple(float(value) for value in info["dpi"])
+    if fmt == "PNG" and getattr(image, "text", None):
+        text = PngImagePlugin.PngInfo()
+        for key, value in image.text.items():
+            text.add_itxt(key, value)
+        kept["pnginfo"] = text
+    return kept
 
 
 def quantize(pixels: np.ndarray, peak: float) -> np.ndarray:
@@ -167,7 +198,7 @@ def write_pages(sources: list[LoadedImage], results: list[np.ndarray], path: Pat
     first = sources[0]
     check_output(first.path, path, overwrite, first.format)
     images = [to_pil(source, pixels) for source, pixels in zip(sources, results, strict=True)]
-    options = {"quality": 95} if first.format == "JPEG" else {}
+    options = {**first.metadata, **({"quality": 95} if first.format == "JPEG" else {})}
     if len(images) > 1:
         options.update(save_all=True, append_images=images[1:])
     try:

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.imageio import read_image, read_pages, write_image, write_pages
@@ -139,3 +139,70 @@ def test_a_stack_over_the_pixel_limit_is_refused_before_it_is_loaded(tmp_path, m
     monkeypatch.setattr("eqdenoise.imageio.MAX_PIXELS", 250)
     with pytest.raises(EqdenoiseError, match=r"stack.tif: 10×10 \(with the 2 pages before it\) is larger than"):
         read_pages(tmp_path / "stack.tif")
+
+
+def _srgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _with_orientation(value: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[274] = value
+    return exif
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_png_and_jpeg_keep_icc_exif_orientation_dpi_and_text(tmp_path, fmt):
+    from eqdenoise.imageio import read_pages, write_pages
+
+    source = tmp_path / f"in.{fmt.lower()}"
+    pixels = (np.random.default_rng(1).random((18, 26, 3)) * 255).astype(np.uint8)
+    options = {"icc_profile": _srgb_profile(), "exif": _with_orientation(6).tobytes(), "dpi": (300, 300)}
+    if fmt == "PNG":
+        from PIL import PngImagePlugin
+
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", "slide 4, stain HE")
+        options["pnginfo"] = text
+    Image.fromarray(pixels).save(source, format=fmt, **options)
+    target = tmp_path / f"out.{fmt.lower()}"
+    pages = read_pages(source)
+    write_pages(pages, [page.pixels for page in pages], target)
+    with Image.open(source) as before, Image.open(target) as after:
+        assert after.info.get("icc_profile") == before.info["icc_profile"]
+        assert after.getexif()[274] == 6
+        assert tuple(round(v) for v in after.info["dpi"]) == (300, 300)
+        if fmt == "PNG":
+            assert after.text["Comment"] == "slide 4, stain HE"
+        assert ImageOps.exif_transpose(after).size == ImageOps.exif_transpose(before).size == (18, 26)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_tiff_keeps_imagej_description_resolution_orientation_icc_and_compression(tmp_path, dtype):
+    from eqdenoise.imageio import read_pages, write_pages
+
+    description = "ImageJ=1.54f\nimages=2\nslices=2\nunit=micron\nspacing=0.5\n"
+    source, target = tmp_path / "in.tif", tmp_path / "out.tif"
+    planes = [Image.fromarray((np.random.default_rng(i).random((12, 16)) * 200).astype(dtype)) for i in range(2)]
+    planes[0].save(source, save_all=True, append_images=planes[1:], compression="tiff_lzw",
+                   tiffinfo={270: description, 274: 8, 282: 4.0, 283: 4.0, 296: 3}, icc_profile=_srgb_profile())
+    pages = read_pages(source)
+    write_pages(pages, [page.pixels for page in pages], target)
+    with Image.open(target) as after:
+        assert after.n_frames == 2
+        tags = after.tag_v2
+        assert tags[270] == description and tags[274] == 8 and (tags[282], tags[283], tags[296]) == (4.0, 4.0, 3)
+        assert after.info["compression"] == "tiff_lzw" and after.info["icc_profile"] == _srgb_profile()
+
+
+def test_a_denoised_jpeg_displays_like_its_input(tmp_path, tiny_rgb_path):
+    from eqdenoise.api import denoise_file
+
+    source, target = tmp_path / "photo.jpg", tmp_path / "photo-denoised.jpg"
+    pixels = (np.random.default_rng(2).random((16, 24, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(source, exif=_with_orientation(6).tobytes(), quality=95)
+    denoise_file(source, target, model=tiny_rgb_path, sigma=10)
+    with Image.open(source) as before, Image.open(target) as after:
+        assert after.getexif()[274] == 6 and ImageOps.exif_transpose(after).size == ImageOps.exif_transpose(before).size
