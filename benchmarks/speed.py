@@ -62,8 +62,8 @@ def flop_per_pixel(network: torch.nn.Module, channels: int, sigma_argument) -> f
 
 def _eqdenoise_runner(job: dict):
     """(run, pixels the network has seen so far) for one eqdenoise setting."""
-    from eqdenoise.denoise import DenoiseOptions, restore
     from eqdenoise.registry import resolve_model
+    from eqdenoise.restoration import DenoiseOptions, restore
 
     model = resolve_model(job["model"], task="denoise")
     seen = [0]

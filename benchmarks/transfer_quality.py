@@ -29,7 +29,7 @@ from eqdenoise.checkpoint import load_model
 from eqdenoise.groups import GROUPS
 from eqdenoise.registry import resolve_model
 from eqdenoise.scans import model_ranges, read_scan, to_unit
-from eqdenoise.transfer import TransferOptions, translate
+from eqdenoise.translation import TransferOptions, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_HIGH = 2.0
