@@ -21,8 +21,7 @@ from .errors import EqdenoiseError
 from .groups import Group, get_group
 from .names import METHODS
 from .precision import check_precision
-from .predictors import wrapped
-from .samplers import EpsModel
+from .predictors import NetworkPredictor, wrapped
 
 BYTES_PER_PIXEL_PER_WIDTH = 45
 AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
@@ -132,6 +131,6 @@ def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_fr
     return run_in_frame(lambda canonical: in_frame(canonical, on_step), batch, group, frame)
 
 
-def method_predictor(predict: EpsModel, model: Model, method: str, group: Group, tile: int) -> EpsModel:
+def method_predictor(predict: NetworkPredictor, model: Model, method: str, group: Group, tile: int) -> NetworkPredictor:
     """The network predictor a method's sampler calls: tiled to ``tile``, and averaged over ``group`` for fa."""
     return wrapped(predict, model.network.stride, tile, group if method == "fa" else None)

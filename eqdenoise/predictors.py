@@ -6,18 +6,21 @@ tile or a pad acts on both together, as ``f(κx, κy) = κ f(x, y)`` requires.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
 from .groups import Group
 from .precision import run
-from .samplers import EpsModel
+from .samplers import Denoiser, tweedie
 
 TILE_OVERLAP = 48
+NetworkPredictor = Callable[[torch.Tensor, float], torch.Tensor]
 
 
-def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
+def _network_predictor(model: Model, condition, precision: str) -> NetworkPredictor:
     """The checkpoint's network at the condition ``condition(t)`` sees, one batch item per pass.
 
     Batched passes measured slower per image on CPU (fa at 256²: 4 copies per pass ran at a third of the
@@ -33,19 +36,19 @@ def _network_predictor(model: Model, condition, precision: str) -> EpsModel:
     return predict
 
 
-def eps_predictor(model: Model, precision: str = "fp32") -> EpsModel:
+def eps_predictor(model: Model, precision: str = "fp32") -> NetworkPredictor:
     """ε prediction of a denoiser at schedule time t (the network is conditioned on σ_t)."""
     return _network_predictor(model, lambda t: torch.tensor([model.schedule.sigma(t)], dtype=torch.float32),
                               precision)
 
 
-def x0_predictor(model: Model, precision: str = "fp32") -> EpsModel:
+def x0_predictor(model: Model, precision: str = "fp32") -> NetworkPredictor:
     """x0 prediction of a bridge network from the stacked (state, source) at bridge time t."""
     return _network_predictor(model, lambda t: BrownianBridge.condition(torch.tensor([t], dtype=torch.float32)),
                               precision)
 
 
-def frame_averaged(predict: EpsModel, group: Group) -> EpsModel:
+def frame_averaged(predict: NetworkPredictor, group: Group) -> NetworkPredictor:
     """Per-step averaging over the whole group, mean of g·ε(g⁻¹·x): SPDM output combining, eq. 12–13.
 
     The turned copies of one shape (all of them for a square input, two sets otherwise) go to ``predict``
@@ -82,7 +85,7 @@ def tile_spans(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, 
     return [(s, s + tile, cuts[i], cuts[i + 1]) for i, s in enumerate(starts)]
 
 
-def tiled(predict: EpsModel, tile: int, overlap: int) -> EpsModel:
+def tiled(predict: NetworkPredictor, tile: int, overlap: int) -> NetworkPredictor:
     """Evaluate ``predict`` on overlapping tiles to bound memory; the tiling is a fixed function of the array."""
 
     def run(x: torch.Tensor, t: float) -> torch.Tensor:
@@ -101,7 +104,7 @@ def tiled(predict: EpsModel, tile: int, overlap: int) -> EpsModel:
     return run
 
 
-def wrapped(predict: EpsModel, stride: int, tile: int, average_over: Group | None) -> EpsModel:
+def wrapped(predict: NetworkPredictor, stride: int, tile: int, average_over: Group | None) -> NetworkPredictor:
     """A predictor tiled to ``tile`` pixels (0: whole image) and, if a group is given, averaged over it per step."""
     if tile:
         predict = tiled(predict, tile - tile % stride, tile_overlap(tile, stride))
@@ -111,3 +114,8 @@ def wrapped(predict: EpsModel, stride: int, tile: int, average_over: Group | Non
 def tile_overlap(tile: int, stride: int) -> int:
     """Overlap between neighbouring tiles: 48 pixels, at most a quarter tile, a multiple of the stride."""
     return min(TILE_OVERLAP, tile // 4 // stride * stride)
+
+
+def eps_denoiser(predict_eps: NetworkPredictor, schedule) -> Denoiser:
+    """The sampler contract from an ε network: x̂0 = (x_t − s_t·ε̂) / a_t (Tweedie), like EDM's preconditioning."""
+    return lambda x, t: tweedie(x, predict_eps(x, t), schedule, t)

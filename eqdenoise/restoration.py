@@ -13,7 +13,7 @@ from .errors import EqdenoiseError
 from .groups import Group
 from .noise_level import estimate_sigma
 from .pipeline import SamplerOptions, check_memory, method_predictor, pad_to_multiple, resolve_group, run_method, tile_size
-from .predictors import eps_predictor
+from .predictors import eps_denoiser, eps_predictor
 from .samplers import ddim_sample
 
 ProgressFn = Callable[[int, int], None]
@@ -114,5 +114,6 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     else:
         state = schedule.alpha(t_start) * padded
     predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile)
-    result = ddim_sample(predict, schedule, state, t_start, options.steps, options.eta, generator, on_step)
+    result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
+                         generator, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

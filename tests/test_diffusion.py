@@ -41,11 +41,24 @@ def test_tweedie_and_ddim_recover_x0_with_an_oracle():
     assert torch.allclose(tweedie(x_t, eps, schedule, t), x0, atol=1e-5)
 
     def oracle(x, time):
-        return (x - schedule.alpha(time) * x0) / schedule.std(time)
+        return x0.clone()
 
     for eta in (0.0, 1.0):
         out = ddim_sample(oracle, schedule, x_t, t, steps=5, eta=eta, generator=torch.Generator().manual_seed(0))
         assert torch.allclose(out, x0, atol=1e-4)
+
+
+def test_an_eps_network_reaches_the_sampler_as_a_denoiser():
+    from eqdenoise.predictors import eps_denoiser
+
+    x0 = torch.rand(1, 1, 8, 8) * 1.8 - 0.9
+    eps = torch.randn_like(x0)
+    t = 0.45
+    x_t = schedule.alpha(t) * x0 + schedule.std(t) * eps
+    denoiser = eps_denoiser(lambda x, time: (x - schedule.alpha(time) * x0) / schedule.std(time), schedule)
+    torch.testing.assert_close(denoiser(x_t, t), x0, atol=1e-5, rtol=0)
+    far = torch.full_like(x0, 3.0)
+    assert ddim_sample(lambda x, time: far.clone(), schedule, x_t, t, steps=1).max() == 1.0
 
 
 def test_ddim_counts_steps_and_rejects_zero():

@@ -1,6 +1,7 @@
-"""Samplers: stateless functions over one contract, ``model(x_t, t) -> prediction`` (ε for DDIM, x0 for bridges)."""
+"""Samplers: stateless functions over one contract, a ``Denoiser`` x̂0(x_t, t), whatever the checkpoint predicts."""
 
-from .bridge import X0Model, bridge_sample
-from .ddim import EpsModel, ddim_sample, tweedie
+from .bridge import bridge_sample
+from .contract import Denoiser
+from .ddim import ddim_sample, tweedie
 
-__all__ = ["EpsModel", "X0Model", "bridge_sample", "ddim_sample", "tweedie"]
+__all__ = ["Denoiser", "bridge_sample", "ddim_sample", "tweedie"]

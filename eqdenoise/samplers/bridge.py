@@ -14,12 +14,12 @@ from collections.abc import Callable
 import torch
 
 from ..bridge_schedule import BrownianBridge
+from .contract import Denoiser
 
-X0Model = Callable[[torch.Tensor, float], torch.Tensor]
 StepCallback = Callable[[], None]
 
 
-def bridge_sample(model: X0Model, bridge: BrownianBridge, y: torch.Tensor, steps: int, eta: float = 0.0,
+def bridge_sample(model: Denoiser, bridge: BrownianBridge, y: torch.Tensor, steps: int, eta: float = 0.0,
                   generator: torch.Generator | None = None, on_step: StepCallback | None = None) -> torch.Tensor:
     """Translate source ``y`` in ``steps`` uniform time steps; one step gives the network's x̂0(y, t = 1).
 
