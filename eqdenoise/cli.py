@@ -39,7 +39,7 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", hel
                                        "or path to a .safetensors checkpoint.")]
 DenoiserOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') or path to a .safetensors "
-    "checkpoint. Default: gray-d4 for gray images, rgb-d4 for colour ones.")]
+    "checkpoint. Default: gray-d4 for gray images, rgb-d4-fast for colour ones.")]
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
          "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
@@ -268,7 +268,7 @@ def verify(
     image_path: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to check on.")],
     task: Annotated[Task, typer.Option(help="Pipeline to check: denoise, or transfer (a bridge model).")] = Task.denoise,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name or "
-                                                 "checkpoint path. Default: gray-d4 (rgb-d4 for colour) for "
+                                                 "checkpoint path. Default: gray-d4 (rgb-d4-fast for colour) for "
                                                  "denoise, ct2pet-d4 for transfer.")] = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,

@@ -166,7 +166,8 @@ def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
     entries = []
-    for name, channels in (("gray-d4", 1), ("rgb-d4", 3)):
+    defaults = {"gray": "gray-d4", "rgb": "rgb-d4-fast"}
+    for name, channels in ((defaults["gray"], 1), (defaults["rgb"], 3)):
         path = write_tiny_checkpoint(models / f"{name}.safetensors", channels=channels, seed=channels)
         entries.append({"name": name, "file": path.name, "sha256": sha256(path), "task": "denoise", "group": "d4",
                         "channels": channels, "card": "", "trained_on": "", "quality": ""})
@@ -176,11 +177,11 @@ def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
         source = save_png(tmp_path / f"{kind}.png", random_image(channels, 12, 16, seed=channels))
         chosen, explicit = tmp_path / f"{kind}-default.png", tmp_path / f"{kind}-explicit.png"
         assert runner.invoke(app, ["denoise", str(source), "-o", str(chosen), "--sigma", "20"]).exit_code == 0
-        model = str(models / f"{kind}-d4.safetensors")
+        model = str(models / f"{defaults[kind]}.safetensors")
         assert runner.invoke(app, ["denoise", str(source), "-o", str(explicit), "--sigma", "20", "-m", model]).exit_code == 0
         assert chosen.read_bytes() == explicit.read_bytes()
         report = runner.invoke(app, ["verify", str(source), "--sigma", "20", "--json"])
-        assert json.loads(report.stdout)["model"] == f"{kind}-d4"
+        assert json.loads(report.stdout)["model"] == defaults[kind]
     (models / "manifest.json").write_text(json.dumps({"models": entries[:1]}))
     fallback = tmp_path / "rgb-fallback.png"
     assert runner.invoke(app, ["denoise", str(tmp_path / "rgb.png"), "-o", str(fallback), "--sigma", "20"]).exit_code == 0
