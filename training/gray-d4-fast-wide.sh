@@ -14,5 +14,5 @@ eqdenoise train denoiser "$DATA" --out training/gray-d4-fast-wide.safetensors --
     --width 16 --level 2 --level 5 --level 10 --blocks 2 --unshuffle 2 \
     --scale 1 --scale 0.9 --scale 0.8 --scale 0.7 --patch 64 --batch 16 \
     --lr 3e-4 --warmup 200 --sigma-range 2 80 --restoration-fraction 0.9 --sigma-weight 1 \
-    --teacher models/gray-d4.safetensors --teacher-weight 0.75 --steps 6000 --seed 20 --save-every 250 \
+    --teacher models/gray-d4.safetensors --teacher-weight 0.75 --steps 4000 --seed 20 --save-every 250 \
     --precision bf16 "$@"
