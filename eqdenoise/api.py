@@ -141,23 +141,29 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
     uint8/uint16 arrays are taken as windowed to the model's source range and come back windowed to its
     target range; float32 arrays hold physical source values and come back in the target's unit.
     """
-    from .scans import from_unit, model_ranges, window_to_unit
+    from .scans import from_unit, model_ranges
     from .translation import translate
 
     pixels, peak = image_planes(image)
     checked = transfer_options(**options)
     loaded = _model(model, "bridge", DEFAULT_BRIDGE)
     source_range, target_range = model_ranges(loaded.config)
-    physical = peak == 1.0
-    if physical and source_range.unit == "image":
+    result = translate(loaded, _source_unit_values(pixels, peak, source_range), checked, progress=progress)
+    if peak == 1.0:
+        return image_array(from_unit(result, target_range), peak, image)
+    return image_array(np.clip(result, 0.0, 1.0), peak, image)
+
+
+def _source_unit_values(pixels: np.ndarray, peak: float, source_range) -> np.ndarray:
+    """A bridge's [0, 1] source values of array planes: float32 ones are physical, through the model's window."""
+    from .scans import window_to_unit
+
+    if peak != 1.0:
+        return pixels
+    if source_range.unit == "image":
         raise EqdenoiseError("float32 arrays hold physical values, but the model has no window for them; "
                              "give a uint8 or uint16 array")
-    unit = window_to_unit(pixels, source_range) if physical else pixels
-    result = translate(loaded, unit, checked, progress=progress)
-    if physical:
-        values = from_unit(result, target_range)
-        return np.ascontiguousarray(values[0] if image.ndim == 2 else values.transpose(1, 2, 0))
-    return image_array(np.clip(result, 0.0, 1.0), peak, image)
+    return window_to_unit(pixels, source_range)
 
 
 def denoise_file(source: str | Path, target: str | Path, *, model: Model | str | Path | None = None,
@@ -238,7 +244,6 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
 
     from .equivariance_check import check_equivariance
     from .pipeline import resolve_group
-    from .restoration import restore
     from .translation import translate
 
     if task == "denoise":
@@ -246,7 +251,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
         checked = denoise_options(**options)
         default = default_denoiser_for(pixels.shape[0])
         loaded = _model(model, "denoise", default)
-        pipeline = partial(_restored_pixels, restore, loaded, checked)
+        pipeline = partial(_restored_pixels, loaded, checked)
         unit = "levels" if peak > 1 else "value"
     elif task == "transfer":
         checked = transfer_options(**options)
@@ -263,8 +268,10 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
                         unit=unit, elements=reports)
 
 
-def _restored_pixels(restore, model, options, pixels: np.ndarray) -> np.ndarray:
+def _restored_pixels(model: Model, options, pixels: np.ndarray) -> np.ndarray:
     """The denoise pipeline as a function of [0, 1] pixels only."""
+    from .restoration import restore
+
     return restore(model, pixels, options).pixels
 
 
@@ -280,14 +287,15 @@ def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float]:
 
 def _verify_scan(image: np.ndarray | str | Path, model: Model) -> tuple[np.ndarray, float, str]:
     """A bridge's [0, 1] source values of an array or file, the scale of its differences, and their unit."""
-    from .scans import check_source_unit, model_ranges, read_scan, to_unit, window_to_unit
+    from .scans import check_source_unit, model_ranges, read_scan, to_unit
 
     source_range, target_range = model_ranges(model.config)
     if not isinstance(image, (str, Path)):
         pixels, peak = image_planes(image)
+        unit_values = _source_unit_values(pixels, peak, source_range)
         if peak != 1.0:
-            return pixels, peak, "levels"
-        return window_to_unit(pixels, source_range), target_range.high - target_range.low, target_range.unit
+            return unit_values, peak, "levels"
+        return unit_values, target_range.high - target_range.low, target_range.unit
     scan = read_scan(Path(image))
     check_source_unit(scan, source_range)
     pixels = to_unit(scan, source_range)
