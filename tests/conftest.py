@@ -127,3 +127,9 @@ def ct_small_unit(crop: tuple[int, int] | None = None) -> np.ndarray:
     hu = read_dicom(ct_small_path()).values
     unit = np.clip((hu - CT_WINDOW["low"]) / (CT_WINDOW["high"] - CT_WINDOW["low"]), 0, 1).astype(np.float32)
     return np.ascontiguousarray(unit[:, : crop[0], : crop[1]]) if crop else unit
+
+
+def unshuffle_architecture(channels: int) -> dict:
+    """A tiny pixel-unshuffle-2 U-Net's architecture (two levels, two blocks each)."""
+    return {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 2, "emb_dim": 16,
+            "unshuffle": 2}

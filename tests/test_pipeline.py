@@ -1,10 +1,15 @@
 """The one place a method is decided: run_method (frame or not, progress) and method_predictor (tiling, fa)."""
 
+
+import numpy as np
+import pytest
 import torch
 
 from eqdenoise.canon import canonical_frame
+from eqdenoise.errors import EqdenoiseError
 from eqdenoise.groups import GROUPS
-from eqdenoise.pipeline import method_predictor, run_method
+from eqdenoise.pipeline import method_predictor, pad_to_multiple, run_method
+from eqdenoise.restoration import DenoiseOptions, restore
 
 
 def test_none_runs_the_pipeline_on_the_input_itself():
@@ -54,3 +59,20 @@ def test_only_fa_averages_the_network_over_the_group(tiny_gray):
     for g in group:
         torch.testing.assert_close(method_predictor(network, tiny_gray, "fa", group, 0)(g.apply(x), 0.5),
                                    g.apply(averaged), rtol=0, atol=1e-6)
+
+
+def test_padding_reaches_the_stride_and_keeps_size():
+    x = torch.rand(1, 1, 13, 6)
+    padded, (h, w) = pad_to_multiple(x, 4)
+    assert padded.shape[-2:] == (16, 8) and (h, w) == (13, 6)
+    assert torch.equal(padded[..., :13, :6], x)
+    tiny, _ = pad_to_multiple(torch.rand(1, 1, 1, 2), 4)
+    assert tiny.shape[-2:] == (4, 4)
+
+
+def test_image_too_large_for_memory_is_refused(tiny_gray, monkeypatch):
+    import eqdenoise.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
+    with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
+        restore(tiny_gray, np.zeros((1, 64, 64), np.float32), DenoiseOptions(sigma=10.0))

@@ -8,11 +8,21 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import random_image, save_png
-from eqdenoise.checkpoint import load_model
+from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
 from eqdenoise.restoration import DenoiseOptions, restore
-from eqdenoise.train import TrainSettings, learning_rate, load_training_images, run_training, sigma_weights, state_path
+from eqdenoise.schedule import CosineSchedule
+from eqdenoise.train import (
+    TrainSettings,
+    _loss,
+    learning_rate,
+    load_training_images,
+    run_training,
+    sample_sigma,
+    sigma_weights,
+    state_path,
+)
 
 
 def settings(folder, out, steps):
@@ -299,3 +309,68 @@ def test_resume_refuses_a_changed_setting_unless_overridden(folder, tmp_path):
     assert training["lr"] == 0.0 and training["steps"] == 6
     assert training["extra"]["overrides"] == [{"step": 4, "setting": "steps", "saved": 4, "given": 6},
                                               {"step": 4, "setting": "lr", "saved": 0.001, "given": 0.0}]
+
+
+def test_distillation_target_is_the_lerp_of_noise_and_teacher(tiny_gray_path):
+    teacher = load_model(tiny_gray_path).network.eval()
+    student = build_network(load_model(tiny_gray_path).config["architecture"])
+    batch = torch.rand(2, 1, 8, 8) * 2 - 1
+    schedule = CosineSchedule()
+    base = dict(data="", out="", batch=2, sigma_weight=0.0, restoration_fraction=0.0)
+    losses = {}
+    for weight in (0.0, 0.5, 1.0):
+        settings = TrainSettings(**base, teacher_weight=weight)
+        losses[weight] = _loss(settings, student, batch, schedule, torch.Generator().manual_seed(3), teacher)
+    generator = torch.Generator().manual_seed(3)
+    sigma = sample_sigma(TrainSettings(**base), schedule, generator)
+    eps = torch.randn(batch.shape, generator=generator)
+    noisy = schedule.add_noise(batch, eps, sigma)
+    with torch.no_grad():
+        guess, predicted = teacher(noisy, sigma), student(noisy, sigma)
+    for weight, loss in losses.items():
+        expected = torch.mean((predicted - torch.lerp(eps, guess, weight)) ** 2)
+        torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-6)
+    assert not torch.isclose(losses[0.0], losses[1.0])
+
+
+def test_distillation_refuses_a_teacher_of_other_channels_and_a_bad_patch(folder, tmp_path, tiny_rgb_path,
+                                                                          tiny_gray_path):
+    with pytest.raises(EqdenoiseError, match="3-channel teacher for a 1-channel model"):
+        run_training(TrainSettings(data=str(folder), out=str(tmp_path / "a.safetensors"), base=4, mults=(1, 2),
+                                   steps=1, batch=2, patch=16, teacher=str(tiny_rgb_path), teacher_weight=0.5))
+    with pytest.raises(EqdenoiseError, match="not a multiple of the network's stride 8"):
+        run_training(TrainSettings(data=str(folder), out=str(tmp_path / "b.safetensors"), base=4, mults=(1, 2, 4),
+                                   unshuffle=2, steps=1, batch=2, patch=20))
+
+
+def test_train_command_levels_unshuffle_and_teacher(folder, tmp_path, tiny_gray_path):
+    out = tmp_path / "fast.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4",
+                                      "--level", "1", "--level", "3", "--unshuffle", "2", "--blocks", "2",
+                                      "--teacher", str(tiny_gray_path), "--teacher-weight", "0.75",
+                                      "--steps", "2", "--batch", "2", "--patch", "16"])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.config["architecture"]["mults"] == [1, 3] and model.config["architecture"]["unshuffle"] == 2
+    assert model.network.stride == 4
+    recorded = model.config["training"]["settings"]
+    assert recorded["teacher"] == str(tiny_gray_path) and recorded["teacher_weight"] == 0.75
+    assert restore(model, random_image(1, 10, 14), DenoiseOptions(sigma=20.0)).pixels.shape == (1, 10, 14)
+    refused = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "x.safetensors"),
+                                       "--width", "4", "--unshuffle", "2", "--steps", "1", "--batch", "2",
+                                       "--patch", "20"])
+    assert refused.exit_code == 1 and "stride" in refused.output and "Traceback" not in refused.output
+
+
+def test_init_continues_and_grows_an_unshuffle_network(folder, tmp_path):
+    start = TrainSettings(data=str(folder), out=str(tmp_path / "start.safetensors"), base=4, mults=(1, 2), unshuffle=2,
+                          steps=2, batch=2, patch=16, warmup=1)
+    run_training(start)
+    wider = TrainSettings(data=str(folder), out=str(tmp_path / "wider.safetensors"), init=start.out, base=6, blocks=2,
+                          steps=1, batch=2, patch=16, lr=0.0, ema=0.0)
+    run_training(wider)
+    before, after = load_model(start.out), load_model(wider.out)
+    assert after.config["architecture"]["unshuffle"] == 2 and after.config["architecture"]["base"] == 6
+    x, sigma = torch.randn(2, 1, 8, 12), torch.tensor([0.3, 2.0])
+    with torch.no_grad():
+        torch.testing.assert_close(before.network(x, sigma), after.network(x, sigma), rtol=0, atol=1e-6)

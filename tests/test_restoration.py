@@ -1,9 +1,13 @@
-"""f(g·x) == g·f(x) bit for bit for canon and fa, on gray and RGB, square and non-square, real and random."""
+"""Denoising: f(g·x) == g·f(x) bit for bit for canon and fa on gray and RGB, square and non-square, real and
+random; options and refusals."""
+
+import math
 
 import numpy as np
 import pytest
 
 from conftest import random_image, sample_pixels
+from eqdenoise.errors import EqdenoiseError
 from eqdenoise.groups import GROUPS
 from eqdenoise.restoration import DenoiseOptions, restore
 
@@ -97,3 +101,28 @@ def test_bf16_pipeline_is_bit_exact_on_d4(tiny_gray, tiny_rgb, method, image):
     model = tiny_rgb if image.startswith("rgb") else tiny_gray
     options = DenoiseOptions(method=method, seed=5, precision="bf16", **SETTINGS["ddim-eta1"])
     assert_equivariant(model, pixels, options, "d4")
+
+
+@pytest.mark.parametrize("bad", [dict(sigma=25.0, strength=0.5), dict(sigma=None, strength=1.5), dict(sigma=300.0),
+                                 dict(sigma="loud"), dict(steps=0), dict(eta=2.0), dict(method="wt")])
+def test_bad_options_are_rejected(tiny_gray, bad):
+    with pytest.raises(EqdenoiseError):
+        restore(tiny_gray, np.zeros((1, 8, 8), np.float32), DenoiseOptions(**bad))
+
+
+def test_group_not_trained_for_is_rejected(tmp_path):
+    from conftest import write_tiny_checkpoint
+    from eqdenoise.checkpoint import load_model
+
+    model = load_model(write_tiny_checkpoint(tmp_path / "c4.safetensors", group="c4"))
+    with pytest.raises(EqdenoiseError, match="trained for group 'c4'"):
+        restore(model, np.zeros((1, 8, 8), np.float32), DenoiseOptions(group="d4"))
+    restore(model, np.zeros((1, 8, 8), np.float32), DenoiseOptions(group="c4"))
+
+
+def test_clean_input_with_auto_sigma_is_returned_unchanged(tiny_gray):
+    pixels = np.full((1, 8, 8), 0.5, np.float32)
+    result = restore(tiny_gray, pixels, DenoiseOptions(sigma="auto"))
+    assert result.sigma_255 == 0.0
+    assert np.array_equal(result.pixels, pixels)
+    assert not math.isnan(result.sigma_255)
