@@ -221,6 +221,7 @@ class VerifyReport:
     tolerance: float
     unit: str
     elements: list[ElementReport] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def passed(self) -> bool:
@@ -230,20 +231,23 @@ class VerifyReport:
     def to_dict(self) -> dict:
         """JSON-ready form, as ``eqdenoise verify --json`` prints it."""
         return {"task": self.task, "model": self.model, "method": self.method, "group": self.group,
-                "tolerance": self.tolerance, "passed": self.passed, "elements": [r.to_dict() for r in self.elements]}
+                "tolerance": self.tolerance, "reason": self.reason, "passed": self.passed,
+                "elements": [r.to_dict() for r in self.elements]}
 
 
 def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Model | str | Path | None = None,
-           tolerance: float = 0.0, progress: ProgressFn | None = None, **options) -> VerifyReport:
+           tolerance: float | None = None, progress: ProgressFn | None = None, **options) -> VerifyReport:
     """Run the task's pipeline on an image (array or file) and on each of its rotations/mirrors; compare.
 
     Differences are in the image's levels (0–255 for 8-bit), in value for float images, and in the target's
     physical unit for a bridge run on physical values. ``options`` are the task's (see ``denoise_options``).
+    ``tolerance`` None takes what the method promises on this model (0 for canon and fa; float rounding,
+    10⁻⁵ of the output range, for a weight-tied network), and the report says why.
     """
     from functools import partial
 
     from .equivariance_check import check_equivariance
-    from .pipeline import resolve_group
+    from .pipeline import promise, resolve_group
     from .translation import translate
 
     if task == "denoise":
@@ -261,11 +265,16 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
         pipeline = partial(translate, loaded, options=checked)
     else:
         raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
-    group = resolve_group(loaded, checked.group)
+    group = resolve_group(loaded, checked.group, checked.method)
+    fraction, reason = promise(loaded, checked.method)
+    if tolerance is None:
+        tolerance = fraction * peak
+    else:
+        reason = f"given; the method promises {fraction * peak:g} ({reason})"
     reports = check_equivariance(pipeline, pixels, group, peak, progress=progress)
     name = default if model is None else str(getattr(model, "path", model))
     return VerifyReport(task=task, model=name, method=checked.method, group=group.name, tolerance=tolerance,
-                        unit=unit, elements=reports)
+                        unit=unit, elements=reports, reason=reason)
 
 
 def _restored_pixels(model: Model, options, pixels: np.ndarray) -> np.ndarray:

@@ -84,7 +84,10 @@ def order_free_mean(terms: list[torch.Tensor]) -> torch.Tensor:
 
 
 def run_in_frame(fn, x: torch.Tensor, group: Group, frame: list[Element] | None = None) -> torch.Tensor:
-    """Exactly equivariant wrapper, mean over h in Fr(x) of h·fn(h⁻¹·x); gives SPDM §5.2 equivariant noise."""
+    """Exactly equivariant wrapper, mean over h in Fr(x) of h·fn(h⁻¹·x, h); gives SPDM §5.2 equivariant noise.
+
+    ``fn`` is told the frame element h too, for what must happen in the input's own orientation.
+    """
     frame = canonical_frame(x, group) if frame is None else frame
-    terms = [h.apply(fn(h.inverse().apply(x))) for h in frame]
+    terms = [h.apply(fn(h.inverse().apply(x), h)) for h in frame]
     return order_free_mean(terms)

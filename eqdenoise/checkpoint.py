@@ -17,6 +17,7 @@ from .groups import GROUPS
 from .precision import for_inference
 from .schedule import CosineSchedule
 from .unet import UNet
+from .wt_unet import WTUNet
 
 FORMAT = "eqdenoise-checkpoint"
 FORMAT_VERSION = 1
@@ -51,12 +52,38 @@ class Model:
     def task(self) -> str:
         return str(self.config["task"])
 
+    @property
+    def equivariant_group(self) -> str | None:
+        """The group the network is equivariant to by construction (a weight-tied network), else None."""
+        return equivariant_group(self.config["architecture"])
 
-def build_network(architecture: dict) -> UNet:
-    """Instantiate the network that an ``architecture`` config describes."""
+
+def equivariant_group(architecture: dict) -> str | None:
+    """The group a network of this architecture is equivariant to by construction (``wt-unet``), else None."""
+    return str(architecture["group"]) if architecture.get("name") == WT_NAME else None
+
+
+def network_width(architecture: dict) -> int:
+    """Channels of the network's first level: the base width, times the group's order for a weight-tied network."""
+    group = equivariant_group(architecture)
+    return int(architecture["base"]) * (len(GROUPS[group]) if group else 1)
+
+
+WT_NAME = "wt-unet"
+
+
+def build_network(architecture: dict) -> UNet | WTUNet:
+    """Instantiate the network that an ``architecture`` config describes (``unet`` or weight-tied ``wt-unet``)."""
+    in_channels = architecture.get("in_channels")
+    if architecture.get("name") == WT_NAME:
+        if architecture.get("group") not in ("c4", "d4"):
+            raise ValueError(f"a weight-tied network is built for group c4 or d4, not {architecture.get('group')!r}")
+        return WTUNet(group=str(architecture["group"]), channels=int(architecture["channels"]),
+                      base=int(architecture["base"]), mults=tuple(int(m) for m in architecture["mults"]),
+                      blocks=int(architecture["blocks"]), emb_dim=int(architecture["emb_dim"]),
+                      in_channels=int(in_channels) if in_channels else None)
     if architecture.get("name") != "unet":
         raise ValueError(f"unknown architecture {architecture.get('name')!r}")
-    in_channels = architecture.get("in_channels")
     return UNet(channels=int(architecture["channels"]), base=int(architecture["base"]),
                 mults=tuple(int(m) for m in architecture["mults"]), blocks=int(architecture["blocks"]),
                 emb_dim=int(architecture["emb_dim"]), in_channels=int(in_channels) if in_channels else None,
@@ -83,6 +110,7 @@ def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSc
         "schedule": schedule.to_config(),
         "data_range": target_range or IMAGE_RANGE,
         "training": training or {},
+        "equivariant_by_construction": equivariant_group(architecture),
     }
     if task == "bridge":
         config["source_range"] = source_range or IMAGE_RANGE

@@ -45,8 +45,9 @@ GroupOpt = Annotated[Optional[GroupName], typer.Option(
          "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
 MethodOpt = Annotated[Method, typer.Option(
     help="canon: run in the input's canonical frame (bit-exact, 1 pass per step); fa: canonical frame "
-         "plus averaging over the group at every step (bit-exact, |G| passes per step); none: plain "
-         "network, not equivariant (for comparison).")]
+         "plus averaging over the group at every step (SPDM+FA, bit-exact, |G| passes per step); wt: a weight-tied "
+         "checkpoint run in the input's own orientation, noise drawn in the canonical frame (SPDM+WT, equivariant "
+         "to float rounding); none: the network as it is (a plain one is not equivariant).")]
 SigmaOpt = Annotated[Optional[str], typer.Option(
     metavar="N|auto", help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
          "Default: auto, unless --strength is given.")]
@@ -99,13 +100,13 @@ def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: 
     return options
 
 
-def _checked_model(name: str, task: str, group: Optional[str]) -> Model:
+def _checked_model(name: str, task: str, group: Optional[str], method: str) -> Model:
     """The model a command was given, loaded once and checked against the chosen group before any file."""
     from .api import load_model
     from .pipeline import resolve_group
 
     loaded = load_model(name, task)
-    resolve_group(loaded, group)
+    resolve_group(loaded, group, method)
     return loaded
 
 
@@ -198,7 +199,7 @@ def denoise(
 
     try:
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision)
-        chosen = _checked_model(model, "denoise", options["group"]) if model else None
+        chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
         targets = output_paths(items, output, "denoised")
     except EqdenoiseError as exc:
@@ -243,7 +244,7 @@ def transfer(
 
     try:
         options = _transfer_options(steps, eta, seed, method, group, tile, precision)
-        loaded = _checked_model(model, "bridge", options["group"])
+        loaded = _checked_model(model, "bridge", options["group"], options["method"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
         items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
         targets = output_paths(items, output, target_name.lower().replace(" ", "-"))
@@ -280,8 +281,10 @@ def verify(
     seed: SeedOpt = 0,
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
-    tolerance: Annotated[float, typer.Option(min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the "
-                                             "image's pixel levels (e.g. 0–255 for 8-bit). Default 0: exact.")] = 0.0,
+    tolerance: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the image's pixel levels (e.g. 0–255 for 8-bit). Default: "
+        "what the method promises: 0 (bit-exact) for canon and fa, float rounding (10⁻⁵ of the range) for a "
+        "weight-tied network.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""
@@ -306,13 +309,14 @@ def verify(
     if as_json:
         out.print_json(json.dumps({"input": str(image_path), **report.to_dict()}))
     else:
-        table = Table(title=f"{image_path}: {report.method} on {report.group}, tolerance {tolerance:g}")
+        table = Table(title=f"{image_path}: {report.method} on {report.group}, tolerance {report.tolerance:g}",
+                      caption=f"tolerance: {report.reason}")
         table.add_column("g")
         table.add_column(f"max |f(g·x) − g·f(x)| ({report.unit})", justify="right")
         table.add_column("pixels differing after rounding", justify="right")
         table.add_column("")
         for r in report.elements:
-            ok = r.max_abs_diff <= tolerance
+            ok = r.max_abs_diff <= report.tolerance
             table.add_row(r.element.label, f"{r.max_abs_diff:.6g}", str(r.differing_pixels),
                           "[green]ok[/]" if ok else "[red]FAIL[/]")
         out.print(table)

@@ -1,9 +1,10 @@
 """What every task shares: the method (frame and predictor) in one place, the group, memory, tiling and padding.
 
 A method is decided here and nowhere else: ``run_method`` runs a task's in-frame pipeline in the input's
-canonical frame (``canon``, ``fa``) or as it is (``none``), and ``method_predictor`` turns the network into
-the predictor that pipeline calls (tiled, and averaged over the group for ``fa``). A network that is
-equivariant by construction would be a fourth method: run as it is, exact without a frame.
+canonical frame (``canon``, ``fa``, ``wt``) or as it is (``none``), and ``method_predictor`` turns the network
+into the predictor that pipeline calls (tiled, averaged over the group for ``fa``, and for ``wt`` a
+weight-tied network evaluated in the input's own orientation, so that only its construction makes it
+equivariant while the sampler and its noise stay in the canonical frame: SPDM+WT with equivariant noise).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import torch
 import torch.nn.functional as F
 
 from .canon import canonical_frame, run_in_frame
-from .checkpoint import Model
+from .checkpoint import Model, network_width
 from .errors import EqdenoiseError
-from .groups import Group, get_group
+from .groups import IDENTITY, Element, Group, get_group
 from .names import METHODS
 from .precision import check_precision
-from .predictors import NetworkPredictor, wrapped
+from .predictors import NetworkPredictor, in_orientation, wrapped
+from .wt_unet import symmetrically_padded
 
 BYTES_PER_PIXEL_PER_WIDTH = 45
 AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
@@ -57,14 +59,41 @@ def check_sampler_options(method: str, steps: int, eta: float, tile: int | None)
         raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {tile}")
 
 
-def resolve_group(model: Model, name: str | None) -> Group:
-    """The group to be equivariant to: the model's by default; only subgroups of what it was trained for."""
+def resolve_group(model: Model, name: str | None, method: str = "canon") -> Group:
+    """The group to be equivariant to: the model's by default; only subgroups of what it was trained for.
+
+    ``wt`` needs a network that is equivariant by construction, to a group that holds the chosen one.
+    """
     trained = get_group(model.group)
     group = get_group(name) if name else trained
     if not group.is_subgroup_of(trained):
         raise EqdenoiseError(f"{model.path}: model was trained for group {trained.name!r}, "
                              f"not {group.name!r}; use --group {trained.name} or a subgroup of it")
+    if method == "wt":
+        built = model.equivariant_group
+        if built is None:
+            raise EqdenoiseError(f"{model.path}: --method wt needs a weight-tied checkpoint (equivariant by "
+                                 "construction); this one is a plain network: use canon or fa")
+        if not group.is_subgroup_of(get_group(built)):
+            raise EqdenoiseError(f"{model.path}: the network is equivariant to {built!r} by construction, "
+                                 f"not to {group.name!r}")
     return group
+
+
+FLOAT_ROUNDING = 1e-5
+
+
+def promise(model: Model, method: str) -> tuple[float, str]:
+    """What a method promises on this model: the largest orbit error as a fraction of the output range, and why."""
+    if method in ("canon", "fa"):
+        return 0.0, f"bit-exact: {method} runs the network on the canonical frame, one array whatever the orientation"
+    if model.equivariant_group and method == "wt":
+        return FLOAT_ROUNDING, ("float rounding: a weight-tied network is equivariant by construction, "
+                                "up to the summation order of float32 arithmetic")
+    if model.equivariant_group:
+        return FLOAT_ROUNDING, ("float rounding for deterministic runs (η = 0, no --strength): a weight-tied network "
+                                "without a frame draws its noise in the input's orientation")
+    return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
 def available_memory() -> int:
@@ -90,12 +119,19 @@ def check_memory(model: Model, height: int, width: int, channels: int, tile: int
     """Refuse images that would not fit: about 45·base bytes per network pixel (measured) plus the full states."""
     stride = model.network.stride
     side_h, side_w = (min(height, tile), min(width, tile)) if tile else (height, width)
-    network = (side_h + stride) * (side_w + stride) * BYTES_PER_PIXEL_PER_WIDTH * int(model.config["architecture"]["base"])
+    network = (side_h + stride) * (side_w + stride) * BYTES_PER_PIXEL_PER_WIDTH * network_width(model.config["architecture"])
     needed = network + 64 * channels * (height + stride) * (width + stride)
     available = available_memory()
     if needed > available:
         raise EqdenoiseError(f"a {width}×{height} image needs about {needed / 2**30:.1f} GiB of memory, "
                              f"only {available / 2**30:.1f} GiB is available; crop or downscale it")
+
+
+def pad_for_method(x: torch.Tensor, model: Model, method: str) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad to the network's stride in the frame; not for a weight-tied network without a frame (it pads itself)."""
+    if method == "none" and model.equivariant_group:
+        return x, tuple(x.shape[-2:])
+    return pad_to_multiple(x, model.network.stride)
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -109,12 +145,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 
 
 ProgressFn = Callable[[int, int], None]
-InFrame = Callable[[torch.Tensor, Callable[[], None]], torch.Tensor]
+InFrame = Callable[[torch.Tensor, Callable[[], None], Element], torch.Tensor]
 
 
 def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_frame: InFrame,
                progress: ProgressFn | None = None) -> torch.Tensor:
-    """``in_frame(x, on_step)`` in the canonical frame of ``batch`` (methods canon, fa) or as it is (none).
+    """``in_frame(h⁻¹·x, on_step, h)`` for h in the canonical frame of ``batch``, mean of h·result (canon, fa,
+    wt); ``in_frame(x, on_step, identity)`` for none. The mean is order-free, so the result is bit-exact.
 
     ``progress(done, total)`` counts the sampler steps over every element of the frame (usually one).
     """
@@ -127,10 +164,22 @@ def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_fr
             progress(done[0], total)
 
     if method == "none":
-        return in_frame(batch, on_step)
-    return run_in_frame(lambda canonical: in_frame(canonical, on_step), batch, group, frame)
+        return in_frame(batch, on_step, IDENTITY)
+    return run_in_frame(lambda canonical, h: in_frame(canonical, on_step, h), batch, group, frame)
 
 
-def method_predictor(predict: NetworkPredictor, model: Model, method: str, group: Group, tile: int) -> NetworkPredictor:
-    """The network predictor a method's sampler calls: tiled to ``tile``, and averaged over ``group`` for fa."""
+def method_predictor(predict: NetworkPredictor, model: Model, method: str, group: Group, tile: int,
+                     element: Element = IDENTITY) -> NetworkPredictor:
+    """The network predictor a method's sampler calls in the frame of ``element``: tiled to ``tile``, averaged
+    over ``group`` for fa, and for wt the network run in the input's orientation (``element`` turns it there).
+
+    A weight-tied network without a frame pads itself symmetrically; tiles would break its equivariance.
+    """
+    if method == "wt":
+        predict = in_orientation(predict, element)
+    elif method == "none" and model.equivariant_group:
+        if tile:
+            raise EqdenoiseError("tiles break a weight-tied network's equivariance without a frame; use "
+                                 "--method wt (the same network, tiled in the canonical frame) or --tile 0")
+        return symmetrically_padded(predict, model.network.stride)
     return wrapped(predict, model.network.stride, tile, group if method == "fa" else None)

@@ -31,14 +31,23 @@ def has_fast_bf16() -> bool:
     return any(getattr(cpu, probe, lambda: False)() for probe in probes)
 
 
+def channels_last(network: nn.Module) -> nn.Module:
+    """The network with its 4-D convolution kernels channels-last, in place (group kernels are expanded per call)."""
+    with torch.no_grad():
+        for param in network.parameters():
+            if param.dim() == 4:
+                param.data = param.data.contiguous(memory_format=torch.channels_last)
+    return network
+
+
 def for_inference(network: nn.Module) -> nn.Module:
     """A channels-last copy of the network, the layout ``run`` feeds it when ``channels_last`` is True."""
-    return copy.deepcopy(network).to(memory_format=torch.channels_last)
+    return channels_last(copy.deepcopy(network))
 
 
 def for_training(network: nn.Module, precision: str) -> nn.Module:
     """The network itself, moved to channels-last for ``bf16`` (the layout ``training_layout`` reports)."""
-    return network.to(memory_format=torch.channels_last) if training_layout(precision) else network
+    return channels_last(network) if training_layout(precision) else network
 
 
 def training_layout(precision: str) -> bool:

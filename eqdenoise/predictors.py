@@ -12,7 +12,7 @@ import torch
 
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
-from .groups import Group
+from .groups import Element, Group
 from .precision import run
 from .samplers import Denoiser, tweedie
 
@@ -69,6 +69,12 @@ def frame_averaged(predict: NetworkPredictor, group: Group) -> NetworkPredictor:
         return total / len(group)
 
     return averaged
+
+
+def in_orientation(predict: NetworkPredictor, element: Element) -> NetworkPredictor:
+    """``element⁻¹·predict(element·x)``: a frame's array turned back to the input's orientation for the network."""
+    inverse = element.inverse()
+    return lambda x, t: inverse.apply(predict(element.apply(x), t))
 
 
 def tile_spans(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:

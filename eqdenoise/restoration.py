@@ -10,9 +10,9 @@ import torch
 
 from .checkpoint import Model
 from .errors import EqdenoiseError
-from .groups import Group
+from .groups import Element, Group
 from .noise_level import estimate_sigma
-from .pipeline import SamplerOptions, check_memory, method_predictor, pad_to_multiple, resolve_group, run_method, tile_size
+from .pipeline import SamplerOptions, check_memory, method_predictor, pad_for_method, resolve_group, run_method, tile_size
 from .predictors import eps_denoiser, eps_predictor
 from .samplers import ddim_sample
 
@@ -52,7 +52,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
             progress: ProgressFn | None = None) -> Restoration:
     """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
     options.check()
-    group = resolve_group(model, options.group)
+    group = resolve_group(model, options.group, options.method)
     x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).mul(2.0).sub_(1.0)
     channels = x.shape[0]
     if channels not in (1, 3):
@@ -64,8 +64,8 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     batch = _to_model_channels(x, model.channels)
     sigmas: list[float | None] = []
 
-    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None]) -> torch.Tensor:
-        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step)
+    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element) -> torch.Tensor:
+        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element)
         sigmas.append(sigma)
         return result
 
@@ -93,7 +93,7 @@ def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group, tile: int,
-                       on_step: Callable[[], None]) -> tuple[torch.Tensor, float | None]:
+                       on_step: Callable[[], None], element: Element) -> tuple[torch.Tensor, float | None]:
     """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
     schedule = model.schedule
     generator = torch.Generator().manual_seed(options.seed)
@@ -107,13 +107,13 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
                 on_step()
             return x, sigma_255
         t_start = schedule.t_of_sigma(sigma_255 / 127.5)
-    padded, (h, w) = pad_to_multiple(x, model.network.stride)
+    padded, (h, w) = pad_for_method(x, model, options.method)
     if options.strength is not None:
         noise = torch.randn(padded.shape, generator=generator)
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
     else:
         state = schedule.alpha(t_start) * padded
-    predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile)
+    predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile, element)
     result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
                          generator, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

@@ -14,9 +14,9 @@ import torch
 
 from .checkpoint import Model
 from .errors import EqdenoiseError
-from .groups import Group
+from .groups import Element, Group
 from .names import DEFAULT_TRANSFER_STEPS
-from .pipeline import SamplerOptions, check_memory, method_predictor, pad_to_multiple, resolve_group, run_method, tile_size
+from .pipeline import SamplerOptions, check_memory, method_predictor, pad_for_method, resolve_group, run_method, tile_size
 from .predictors import x0_predictor
 from .samplers import bridge_sample
 
@@ -36,7 +36,7 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
     options.check()
     if model.task != "bridge":
         raise EqdenoiseError(f"{model.path}: this is a {model.task!r} checkpoint, not a bridge")
-    group = resolve_group(model, options.group)
+    group = resolve_group(model, options.group, options.method)
     y = torch.from_numpy(np.ascontiguousarray(source, dtype=np.float32)) * 2.0 - 1.0
     if y.shape[0] != model.channels:
         raise EqdenoiseError(f"the model translates {model.channels}-channel images, this one has {y.shape[0]}")
@@ -45,17 +45,18 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
     tile = tile_size(options.tile, *y.shape[-2:])
     check_memory(model, *y.shape[-2:], channels=2 * model.channels, tile=tile)
     out = run_method(y[None], options.method, group, options.steps,
-                     lambda canonical, on_step: _translate_canonical(model, canonical, options, group, tile, on_step),
+                     lambda canonical, on_step, element: _translate_canonical(model, canonical, options, group, tile,
+                                                                               on_step, element),
                      progress)
     return ((out[0] + 1.0) / 2.0).numpy()
 
 
 def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions, group: Group, tile: int,
-                         on_step: Callable[[], None]) -> torch.Tensor:
+                         on_step: Callable[[], None], element: Element) -> torch.Tensor:
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
     generator = torch.Generator().manual_seed(options.seed)
-    padded, (h, w) = pad_to_multiple(y, model.network.stride)
-    predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile)
+    padded, (h, w) = pad_for_method(y, model, options.method)
+    predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile, element)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, generator, on_step)
     return result[..., :h, :w].contiguous()

@@ -39,7 +39,7 @@ def write_tiny_checkpoint(path: Path, channels: int = 1, group: str = "d4", task
     network = build_network(architecture)
     with torch.no_grad():
         for param in network.parameters():
-            param.normal_(0.0, 0.3)
+            param.normal_(0.0, 0.3 if architecture["name"] == "unet" else 1.0 / max(1, param[0].numel()) ** 0.5)
     if task == "bridge":
         config = make_config(task=task, architecture=architecture, group=group, schedule=BrownianBridge(),
                              source_range=CT_WINDOW, target_range=PET_WINDOW,
@@ -133,3 +133,17 @@ def unshuffle_architecture(channels: int) -> dict:
     """A tiny pixel-unshuffle-2 U-Net's architecture (two levels, two blocks each)."""
     return {"name": "unet", "channels": channels, "base": 4, "mults": [1, 2], "blocks": 2, "emb_dim": 16,
             "unshuffle": 2}
+
+
+def wt_architecture(channels: int = 1, group: str = "d4", task: str = "denoise") -> dict:
+    """A tiny weight-tied U-Net's architecture (two fields at the top, three levels, stride 4)."""
+    in_channels = 2 * channels if task == "bridge" else channels
+    return {"name": "wt-unet", "group": group, "channels": channels, "in_channels": in_channels, "base": 2,
+            "mults": [1, 2, 2], "blocks": 1, "emb_dim": 16}
+
+
+@pytest.fixture(scope="session")
+def tiny_wt(tmp_path_factory):
+    """A random-weight weight-tied d4 gray denoiser (every layer random, weights scaled by fan-in), loaded."""
+    path = tmp_path_factory.mktemp("wt") / "tiny-wt.safetensors"
+    return load_model(write_tiny_checkpoint(path, architecture=wt_architecture()))

@@ -107,6 +107,23 @@ def test_verify_shows_zero_for_equivariant_methods(tmp_path, tiny_gray_path, met
     assert all(e["max_abs_diff"] == 0 and e["differing_pixels"] == 0 for e in report["elements"])
 
 
+@pytest.mark.parametrize("method, promised", [("wt", 255e-5), ("none", 255e-5), ("canon", 0.0)])
+def test_verify_takes_the_methods_promise_on_a_weight_tied_network_and_says_why(tmp_path, tiny_wt, method,
+                                                                                  promised):
+    image = save_png(tmp_path / "real.png", sample_pixels("cat-gray-noisy25.png", crop=(21, 30)))
+    result = runner.invoke(app, ["verify", str(image), "--model", str(tiny_wt.path), "--method", method, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["passed"] and report["tolerance"] == pytest.approx(promised)
+    assert ("weight-tied" in report["reason"]) == (method != "canon")
+    assert max(e["max_abs_diff"] for e in report["elements"]) <= promised
+    table = runner.invoke(app, ["verify", str(image), "--model", str(tiny_wt.path), "--method", method])
+    assert "tolerance:" in table.stdout and "equivariant within tolerance" in table.stdout
+    strict = runner.invoke(app, ["verify", str(image), "--model", str(tiny_wt.path), "--method", method,
+                                 "--tolerance", "0", "--json"])
+    assert "given; the method promises" in json.loads(strict.stdout)["reason"]
+
+
 def test_verify_fails_loudly_for_the_plain_network(tmp_path, tiny_gray_path):
     image = save_png(tmp_path / "real.png", sample_pixels("cat-gray-noisy25.png", crop=(24, 30)))
     result = runner.invoke(app, ["verify", str(image), "--model", str(tiny_gray_path), "--method", "none"])

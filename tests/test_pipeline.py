@@ -7,7 +7,7 @@ import torch
 
 from eqdenoise.canon import canonical_frame
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
+from eqdenoise.groups import GROUPS, IDENTITY
 from eqdenoise.pipeline import method_predictor, pad_to_multiple, run_method
 from eqdenoise.restoration import DenoiseOptions, restore
 
@@ -16,14 +16,15 @@ def test_none_runs_the_pipeline_on_the_input_itself():
     x = torch.rand(1, 1, 6, 9)
     seen, calls = [], []
 
-    def in_frame(batch, on_step):
-        seen.append(batch)
+    def in_frame(batch, on_step, element):
+        seen.append((batch, element))
         on_step()
         on_step()
         return batch * 2
 
     out = run_method(x, "none", GROUPS["d4"], 2, in_frame, lambda done, total: calls.append((done, total)))
-    assert seen[0] is x and torch.equal(out, x * 2) and calls == [(1, 2), (2, 2)]
+    assert seen[0][0] is x and seen[0][1] == IDENTITY
+    assert torch.equal(out, x * 2) and calls == [(1, 2), (2, 2)]
 
 
 def test_canon_runs_the_pipeline_on_the_canonical_array_and_turns_back():
@@ -32,13 +33,13 @@ def test_canon_runs_the_pipeline_on_the_canonical_array_and_turns_back():
     (h,) = canonical_frame(x, group)
     seen = []
 
-    def in_frame(batch, on_step):
-        seen.append(batch)
+    def in_frame(batch, on_step, element):
+        seen.append((batch, element))
         on_step()
         return torch.cumsum(batch, dim=-1)
 
     out = run_method(x, "canon", group, 1, in_frame)
-    assert torch.equal(seen[0], h.inverse().apply(x))
+    assert torch.equal(seen[0][0], h.inverse().apply(x)) and seen[0][1] == h
     assert torch.equal(out, h.apply(torch.cumsum(h.inverse().apply(x), dim=-1)))
     for g in group:
         assert torch.equal(run_method(g.apply(x), "canon", group, 1, in_frame), g.apply(out))

@@ -104,7 +104,7 @@ def test_bf16_pipeline_is_bit_exact_on_d4(tiny_gray, tiny_rgb, method, image):
 
 
 @pytest.mark.parametrize("bad", [dict(sigma=25.0, strength=0.5), dict(sigma=None, strength=1.5), dict(sigma=300.0),
-                                 dict(sigma="loud"), dict(steps=0), dict(eta=2.0), dict(method="wt")])
+                                 dict(sigma="loud"), dict(steps=0), dict(eta=2.0), dict(method="reg"), dict(method="wt")])
 def test_bad_options_are_rejected(tiny_gray, bad):
     with pytest.raises(EqdenoiseError):
         restore(tiny_gray, np.zeros((1, 8, 8), np.float32), DenoiseOptions(**bad))
@@ -126,3 +126,43 @@ def test_clean_input_with_auto_sigma_is_returned_unchanged(tiny_gray):
     assert result.sigma_255 == 0.0
     assert np.array_equal(result.pixels, pixels)
     assert not math.isnan(result.sigma_255)
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+@pytest.mark.parametrize("image", ["gray-random-13x21", "gray-real-40x56"])
+def test_wt_is_equivariant_to_float_rounding_and_canon_on_it_is_bit_exact(tiny_wt, setting, image):
+    pixels = images()[image]
+    wt = DenoiseOptions(method="wt", **SETTINGS[setting])
+    reference = restore(tiny_wt, pixels, wt).pixels
+    for g in GROUPS["d4"]:
+        moved = restore(tiny_wt, g.apply(pixels), wt).pixels
+        np.testing.assert_allclose(moved, g.apply(reference), rtol=0, atol=1e-5, err_msg=g.label)
+    assert_equivariant(tiny_wt, pixels, DenoiseOptions(method="canon", **SETTINGS[setting]), "d4")
+
+
+def test_wt_differs_from_canon_on_the_same_network_only_by_float_rounding(tiny_wt):
+    pixels = images()["gray-real-40x56"]
+    wt = restore(tiny_wt, pixels, DenoiseOptions(method="wt", sigma=25.0, steps=3, eta=1.0)).pixels
+    canon = restore(tiny_wt, pixels, DenoiseOptions(method="canon", sigma=25.0, steps=3, eta=1.0)).pixels
+    np.testing.assert_allclose(wt, canon, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("image", ["gray-random-13x21", "gray-real-40x56"])
+def test_a_weight_tied_network_without_a_frame_is_equivariant_for_deterministic_runs(tiny_wt, image):
+    pixels = images()[image]
+    options = DenoiseOptions(method="none", sigma=25.0, steps=2, eta=0.0)
+    reference = restore(tiny_wt, pixels, options).pixels
+    for g in GROUPS["d4"]:
+        np.testing.assert_allclose(restore(tiny_wt, g.apply(pixels), options).pixels, g.apply(reference),
+                                   rtol=0, atol=1e-5, err_msg=g.label)
+
+
+def test_wt_needs_a_weight_tied_network_and_tiles_need_a_frame(tiny_gray, tiny_wt):
+    pixels = random_image(1, 70, 70, seed=4)
+    with pytest.raises(EqdenoiseError, match="--method wt needs a weight-tied checkpoint"):
+        restore(tiny_gray, pixels, DenoiseOptions(method="wt", sigma=10.0))
+    with pytest.raises(EqdenoiseError, match="tiles break a weight-tied network's equivariance without a frame"):
+        restore(tiny_wt, pixels, DenoiseOptions(method="none", sigma=10.0, tile=64))
+    tiled = restore(tiny_wt, pixels, DenoiseOptions(method="wt", sigma=10.0, tile=64)).pixels
+    whole = restore(tiny_wt, pixels, DenoiseOptions(method="wt", sigma=10.0, tile=0)).pixels
+    assert tiled.shape == whole.shape

@@ -85,7 +85,8 @@ def test_progress_counts_every_step_of_every_frame_element(tiny_bridge):
     (random_image(3, 16, 16), TransferOptions(), "translates 1-channel images, this one has 3"),
     (np.full((1, 16, 16), np.nan, np.float32), TransferOptions(), "NaN"),
     (random_image(1, 16, 16), TransferOptions(steps=0), "--steps"),
-    (random_image(1, 16, 16), TransferOptions(method="wt"), "unknown method"),
+    (random_image(1, 16, 16), TransferOptions(method="reg"), "unknown method"),
+    (random_image(1, 16, 16), TransferOptions(method="wt"), "needs a weight-tied checkpoint"),
     (random_image(1, 16, 16), TransferOptions(precision="fp16"), "unknown precision"),
 ])
 def test_bad_inputs_are_reported(tiny_bridge, pixels, options, message):
@@ -104,3 +105,17 @@ def test_image_too_large_for_memory_is_refused(tiny_bridge, monkeypatch):
     monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
     with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
         translate(tiny_bridge, random_image(1, 64, 64), TransferOptions())
+
+
+def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt(tmp_path):
+    from conftest import write_tiny_checkpoint, wt_architecture
+    from eqdenoise.checkpoint import load_model
+
+    bridge = load_model(write_tiny_checkpoint(tmp_path / "wt-bridge.safetensors", task="bridge",
+                                              architecture=wt_architecture(1, "d4", task="bridge")))
+    source = images()["ct-real-40x56"]
+    for options in (TransferOptions(method="wt", steps=3, eta=1.0), TransferOptions(method="none", steps=2)):
+        reference = translate(bridge, source, options)
+        for g in GROUPS["d4"]:
+            np.testing.assert_allclose(translate(bridge, g.apply(source), options), g.apply(reference),
+                                       rtol=0, atol=1e-5, err_msg=f"{options.method} {g.label}")
