@@ -356,10 +356,10 @@ def list_models() -> None:
 TrainOutOpt = Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write (EMA weights); the "
                                            "resumable state goes beside it as NAME.state.safetensors.")]
 TrainGroupOpt = Annotated[GroupName, typer.Option(help="Group used for augmentation and recorded in the checkpoint.")]
-WidthOpt = Annotated[Optional[int], typer.Option(min=4, help="Base channel width of the U-Net; default: the --init "
-                                                 "checkpoint's, else 32. With --init, may exceed the checkpoint's: every "
-                                                 "level widens by the same factor and the added channels start cut off "
-                                                 "from the old ones, so training goes on from the same function.")]
+WidthOpt = Annotated[Optional[int], typer.Option(
+    min=1, help="Base channel width of the U-Net (fields of |G| channels each for --network wt); default: the --init "
+    "checkpoint's, else 32. With --init, may exceed the checkpoint's: every level widens by the same factor and the "
+    "added channels start cut off from the old ones, so training goes on from the same function.")]
 BlocksOpt = Annotated[Optional[int], typer.Option(min=1, max=8, help="Residual blocks per U-Net level; default: the "
                                                   "--init checkpoint's, else 1. With --init, may exceed the checkpoint's: "
                                                   "the added blocks start as the identity, so training goes on from the "
@@ -384,6 +384,10 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
                                                   "Default: NAME.state.safetensors beside --out.")]
 
 
+NetworkOpt = Annotated[Optional[str], typer.Option(
+    metavar="unet|wt", help="unet: a plain U-Net (made equivariant at run time by canon or fa); wt: a U-Net of "
+    "weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), whose --width "
+    "counts fields of |G| channels each. Default: the --init checkpoint's, else unet.")]
 InitOpt = Annotated[Optional[Path], typer.Option(
     help="Start from this checkpoint's weights (same task and architecture, or a smaller --width or --blocks) with a "
     "fresh optimizer, e.g. to train a shipped model further.")]
@@ -443,6 +447,7 @@ def train_denoiser_command(
     out_path: TrainOutOpt,
     group: TrainGroupOpt = GroupName.d4,
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
+    network: NetworkOpt = None,
     width: WidthOpt = None,
     blocks: BlocksOpt = None,
     attention: AttentionOpt = None,
@@ -501,7 +506,7 @@ def train_denoiser_command(
                              blocks=blocks, attention=attention, init=str(init) if init else None,
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
-                             precision=precision.value)
+                             precision=precision.value, network=network)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 
@@ -522,6 +527,7 @@ def train_bridge_command(
     source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = "CT",
     target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
     group: TrainGroupOpt = GroupName.d4,
+    network: NetworkOpt = None,
     width: WidthOpt = None,
     blocks: BlocksOpt = None,
     attention: AttentionOpt = None,
@@ -561,7 +567,7 @@ def train_bridge_command(
                              lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,
                              source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
-                             precision=precision.value)
+                             precision=precision.value, network=network)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 

@@ -25,7 +25,7 @@ from safetensors import safe_open
 
 from . import __version__
 from .bridge_schedule import BrownianBridge
-from .checkpoint import atomic_save, build_network, load_model, make_config, read_config, save_model
+from .checkpoint import WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
 from .errors import EqdenoiseError
 from .groups import get_group
 from .grow import can_grow, grown_weights
@@ -51,6 +51,7 @@ class TrainSettings:
     blocks: int | None = None
     attention: int | None = None
     unshuffle: int | None = None
+    network: str | None = None
     steps: int = 20000
     batch: int = 16
     patch: int = 48
@@ -78,10 +79,13 @@ class TrainSettings:
     extra: dict = field(default_factory=dict)
 
     def architecture(self) -> dict:
+        """The network's architecture config: a plain U-Net, or a weight-tied one for ``network == "wt"``."""
         architecture = {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
                         "blocks": self.blocks, "emb_dim": 128}
         if self.task == "bridge":
             architecture["in_channels"] = 2 * self.channels
+        if self.network == "wt":
+            return {**architecture, "name": WT_NAME, "group": self.group}
         if self.attention:
             architecture["attention"] = self.attention
         if self.unshuffle and self.unshuffle > 1:
@@ -321,7 +325,14 @@ def with_init_shape(settings: TrainSettings) -> TrainSettings:
     mults = tuple(int(m) for m in have["mults"]) if settings.mults is None else tuple(settings.mults)
     attention = int(have.get("attention", 0)) if settings.attention is None else settings.attention
     unshuffle = int(have.get("unshuffle", 1)) if settings.unshuffle is None else settings.unshuffle
-    return replace(settings, base=base, blocks=blocks, mults=mults, attention=attention, unshuffle=unshuffle)
+    network = ("wt" if have.get("name") == WT_NAME else "unet") if settings.network is None else settings.network
+    if network == "wt" and (attention or unshuffle > 1 or settings.group not in ("c4", "d4")):
+        raise EqdenoiseError("a weight-tied network (--network wt) is built for --group c4 or d4, "
+                             "without --attention or --unshuffle")
+    if network not in ("unet", "wt"):
+        raise EqdenoiseError(f"unknown network {network!r}; choose unet or wt")
+    return replace(settings, base=base, blocks=blocks, mults=mults, attention=attention, unshuffle=unshuffle,
+                   network=network)
 
 
 def _check_patch(settings: TrainSettings, stride: int) -> None:
@@ -349,9 +360,12 @@ def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
     """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels."""
     model = load_model(Path(settings.init))
     have, want = model.config["architecture"], settings.architecture()
-    if model.task != settings.task or not can_grow(have, want):
+    if model.task == settings.task and have == want:
+        return model.network.state_dict()
+    if model.task != settings.task or have.get("name") == WT_NAME or not can_grow(have, want):
         raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
-                             f"{want} (only the blocks per level and the base width may grow, and attention be added)")
+                             f"{want} (a plain U-Net's blocks per level and base width may grow, and attention be "
+                             "added; a weight-tied one continues as it is)")
     return grown_weights(model.network, network)
 
 

@@ -11,6 +11,7 @@ from conftest import random_image, save_png
 from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
+from eqdenoise.groups import GROUPS
 from eqdenoise.restoration import DenoiseOptions, restore
 from eqdenoise.schedule import CosineSchedule
 from eqdenoise.train import (
@@ -167,7 +168,7 @@ def test_init_grows_depth_and_width_keeping_the_function(folder, tmp_path):
         smaller = settings(folder, tmp_path / f"smaller-{field}.safetensors", 2)
         smaller.init = str(deeper.out)
         setattr(smaller, field, value)
-        with pytest.raises(EqdenoiseError, match="only the blocks per level and the base width may grow"):
+        with pytest.raises(EqdenoiseError, match="blocks per level and base width may grow"):
             run_training(smaller)
 
 
@@ -374,3 +375,27 @@ def test_init_continues_and_grows_an_unshuffle_network(folder, tmp_path):
     x, sigma = torch.randn(2, 1, 8, 12), torch.tensor([0.3, 2.0])
     with torch.no_grad():
         torch.testing.assert_close(before.network(x, sigma), after.network(x, sigma), rtol=0, atol=1e-6)
+
+
+def test_a_weight_tied_network_trains_from_the_command_line_and_continues_from_init(folder, tmp_path):
+    out = tmp_path / "wt.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--network", "wt",
+                                 "--group", "c4", "--width", "2", "--level", "1", "--level", "2", "--steps", "3",
+                                 "--batch", "2", "--patch", "16", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert model.config["architecture"]["name"] == "wt-unet" and model.equivariant_group == "c4"
+    assert model.config["training"]["settings"]["network"] == "wt"
+    x, sigma = torch.randn(1, 1, 8, 12), torch.tensor([1.0])
+    with torch.no_grad():
+        reference = model.network(x, sigma)
+        for g in GROUPS["c4"]:
+            torch.testing.assert_close(model.network(g.apply(x), sigma), g.apply(reference), rtol=0, atol=1e-5)
+    more = TrainSettings(data=str(folder), out=str(tmp_path / "more.safetensors"), init=str(out), group="c4",
+                         steps=1, batch=2, patch=16, lr=0.0, ema=0.0)
+    run_training(more)
+    with torch.no_grad():
+        torch.testing.assert_close(load_model(more.out).network(x, sigma), reference, rtol=0, atol=1e-6)
+    refused = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "no.safetensors"),
+                                  "--network", "wt", "--unshuffle", "2", "--steps", "1"])
+    assert refused.exit_code == 1 and "weight-tied" in refused.output and "Traceback" not in refused.output
