@@ -384,6 +384,10 @@ StateOpt = Annotated[Optional[Path], typer.Option(help="Resumable training state
                                                   "Default: NAME.state.safetensors beside --out.")]
 
 
+RegOpt = Annotated[float, typer.Option(
+    min=0.0, metavar="LAMBDA", help="SPDM+Reg: add LAMBDA·|f(x) − g⁻¹·f_EMA(g·x)|² for one random element g of --group "
+    "per batch (the paper's eq. 15–17), which pulls any network towards equivariance; costs one more forward pass "
+    "of the EMA network per step. 0: off.")]
 NetworkOpt = Annotated[Optional[str], typer.Option(
     metavar="unet|wt", help="unet: a plain U-Net (made equivariant at run time by canon or fa); wt: a U-Net of "
     "weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), whose --width "
@@ -482,6 +486,7 @@ def train_denoiser_command(
     teacher_weight: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of the teacher's prediction in the target, (1 − W)·ε + W·ε_teacher; "
         "1 is pure distillation.")] = 0.5,
+    reg: RegOpt = 0.0,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -506,7 +511,7 @@ def train_denoiser_command(
                              blocks=blocks, attention=attention, init=str(init) if init else None,
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
-                             precision=precision.value, network=network)
+                             precision=precision.value, network=network, reg=reg)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 
@@ -540,6 +545,7 @@ def train_bridge_command(
     regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
                                              "(the baseline the bridge is compared against).")] = False,
     init: InitOpt = None,
+    reg: RegOpt = 0.0,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
     minutes: MinutesOpt = None,
@@ -567,7 +573,7 @@ def train_bridge_command(
                              lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,
                              source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
-                             precision=precision.value, network=network)
+                             precision=precision.value, network=network, reg=reg)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
 
 

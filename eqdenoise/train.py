@@ -75,6 +75,7 @@ class TrainSettings:
     init: str | None = None
     teacher: str | None = None
     teacher_weight: float = 0.0
+    reg: float = 0.0
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
 
@@ -203,12 +204,13 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
 
 
 def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator,
-          teacher=None) -> torch.Tensor:
+          teacher=None, ema=None, elements=()) -> torch.Tensor:
     """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal.
 
     With a ``teacher`` network the denoiser's target is (1 − w)·ε + w·ε_teacher(x_t), w = ``teacher_weight``:
     the same loss as w·|ε̂ − ε_teacher|² + (1 − w)·|ε̂ − ε|² up to a constant (distillation). The teacher runs
-    in the training precision (bf16 rounds its ε by about 2⁻⁸, far below the loss).
+    in the training precision (bf16 rounds its ε by about 2⁻⁸, far below the loss). With ``settings.reg`` = λ
+    > 0, λ·``equivariance_penalty`` against the ``ema`` network is added (SPDM+Reg, eq. 15–17).
     """
     if settings.task == "bridge":
         y, x0 = batch[:, :settings.channels], batch[:, settings.channels:]
@@ -216,20 +218,35 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = schedule.marginal(x0, y, t, eps)
-        predicted = run(network, torch.cat([x_t, y], dim=1), schedule.condition(t), settings.precision,
-                        training_layout(settings.precision))
-        return torch.mean((predicted - x0) ** 2)
-    sigma = sample_sigma(settings, schedule, generator)
-    eps = torch.randn(batch.shape, generator=generator)
-    noisy = schedule.add_noise(batch, eps, sigma)
-    predicted = run(network, noisy, sigma, settings.precision, training_layout(settings.precision))
-    target = eps
-    if teacher is not None:
-        with torch.no_grad():
-            guess = run(teacher, noisy, sigma, settings.precision)
-        target = torch.lerp(eps, guess, settings.teacher_weight)
-    per_sample = torch.mean((predicted - target) ** 2, dim=(1, 2, 3))
-    return torch.mean(sigma_weights(sigma, settings) * per_sample)
+        inputs, condition = torch.cat([x_t, y], dim=1), schedule.condition(t)
+        predicted = run(network, inputs, condition, settings.precision, training_layout(settings.precision))
+        loss = torch.mean((predicted - x0) ** 2)
+        weights = torch.ones(n)
+    else:
+        sigma = sample_sigma(settings, schedule, generator)
+        eps = torch.randn(batch.shape, generator=generator)
+        inputs, condition = schedule.add_noise(batch, eps, sigma), sigma
+        predicted = run(network, inputs, condition, settings.precision, training_layout(settings.precision))
+        target = eps
+        if teacher is not None:
+            with torch.no_grad():
+                guess = run(teacher, inputs, condition, settings.precision)
+            target = torch.lerp(eps, guess, settings.teacher_weight)
+        weights = sigma_weights(sigma, settings)
+        loss = torch.mean(weights * torch.mean((predicted - target) ** 2, dim=(1, 2, 3)))
+    if settings.reg > 0.0 and ema is not None:
+        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        loss = loss + settings.reg * equivariance_penalty(predicted, ema, inputs, condition, element, weights,
+                                                          settings.precision)
+    return loss
+
+
+def equivariance_penalty(predicted: torch.Tensor, ema, inputs: torch.Tensor, condition: torch.Tensor, element,
+                         weights: torch.Tensor, precision: str) -> torch.Tensor:
+    """Weighted mean of |f_θ(x) − g⁻¹·f_θ̄(g·x)|² for one group element g, θ̄ the EMA weights (SPDM eq. 15–17)."""
+    with torch.no_grad():
+        turned = element.inverse().apply(run(ema, element.apply(inputs), condition, precision, False))
+    return torch.mean(weights * torch.mean((predicted - turned) ** 2, dim=(1, 2, 3)))
 
 
 def _checkpoint_config(settings: TrainSettings, schedule, record: dict) -> dict:
@@ -288,7 +305,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr
         batch = sample_batch(images, settings, group.elements, generator)
-        loss = _loss(settings, network, batch, schedule, generator, teacher)
+        loss = _loss(settings, network, batch, schedule, generator, teacher, ema, group.elements)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)

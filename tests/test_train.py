@@ -399,3 +399,40 @@ def test_a_weight_tied_network_trains_from_the_command_line_and_continues_from_i
     refused = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "no.safetensors"),
                                   "--network", "wt", "--unshuffle", "2", "--steps", "1"])
     assert refused.exit_code == 1 and "weight-tied" in refused.output and "Traceback" not in refused.output
+
+
+def orbit_error_ratio(path) -> float:
+    """Largest |f(g·x) − g·f(x)| over d4 relative to max |f(x)|, on one fixed input."""
+    model = load_model(path)
+    x, sigma = torch.randn(1, 1, 16, 16, generator=torch.Generator().manual_seed(5)), torch.tensor([0.5])
+    with torch.no_grad():
+        reference = model.network(x, sigma)
+        error = max(float((model.network(g.apply(x), sigma) - g.apply(reference)).abs().max()) for g in GROUPS["d4"])
+    return error / float(reference.abs().max())
+
+
+def test_reg_pulls_a_plain_network_towards_equivariance(folder, tmp_path):
+    ratios = {}
+    for reg in (0.0, 10.0):
+        run = TrainSettings(data=str(folder), out=str(tmp_path / f"reg{reg}.safetensors"), base=4, mults=(1, 2),
+                            steps=40, batch=4, patch=16, warmup=1, lr=3e-3, ema=0.5, seed=1, reg=reg)
+        run_training(run)
+        ratios[reg] = orbit_error_ratio(run.out)
+        assert load_model(run.out).config["training"]["settings"]["reg"] == reg
+    assert ratios[10.0] < 0.5 * ratios[0.0], ratios
+
+
+def test_the_reg_penalty_vanishes_for_a_weight_tied_network_and_not_for_a_plain_one():
+    from conftest import wt_architecture
+    from eqdenoise.train import equivariance_penalty
+
+    x, sigma, weights = torch.randn(2, 1, 16, 12), torch.tensor([0.4, 2.0]), torch.ones(2)
+    element = GROUPS["d4"].elements[5]
+    for architecture, vanishes in ((wt_architecture(1, "d4"), True), ({**wt_architecture(1, "d4"), "name": "unet"},
+                                                                         False)):
+        network = build_network(architecture)
+        with torch.no_grad():
+            for param in network.parameters():
+                param.normal_(0.0, 1.0 / max(1, param[0].numel()) ** 0.5)
+            penalty = float(equivariance_penalty(network(x, sigma), network, x, sigma, element, weights, "fp32"))
+        assert (penalty < 1e-10) == vanishes, penalty
