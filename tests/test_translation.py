@@ -108,14 +108,26 @@ def test_image_too_large_for_memory_is_refused(tiny_bridge, monkeypatch):
 
 
 def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt(tmp_path):
+    import torch
+
     from conftest import write_tiny_checkpoint, wt_architecture
     from eqdenoise.checkpoint import load_model
 
     bridge = load_model(write_tiny_checkpoint(tmp_path / "wt-bridge.safetensors", task="bridge",
                                               architecture=wt_architecture(1, "d4", task="bridge")))
+    with torch.no_grad():
+        bridge.network.conv_out.weight.mul_(0.02)
     source = images()["ct-real-40x56"]
-    for options in (TransferOptions(method="wt", steps=3, eta=1.0), TransferOptions(method="none", steps=2)):
+    stochastic = TransferOptions(method="wt", steps=3, eta=1.0)
+    reference = translate(bridge, source, stochastic)
+    assert reference.std() > 0.01 and 0.0 < reference.mean() < 1.0
+    assert np.abs(translate(bridge, source, TransferOptions(method="wt", steps=3, eta=1.0, seed=1)) - reference).max() > 1e-3
+    for options in (stochastic, TransferOptions(method="none", steps=1)):
         reference = translate(bridge, source, options)
         for g in GROUPS["d4"]:
             np.testing.assert_allclose(translate(bridge, g.apply(source), options), g.apply(reference),
                                        rtol=0, atol=1e-5, err_msg=f"{options.method} {g.label}")
+    noisy_without_frame = TransferOptions(method="none", steps=2)
+    reference = translate(bridge, source, noisy_without_frame)
+    turned = GROUPS["d4"].elements[1]
+    assert np.abs(translate(bridge, turned.apply(source), noisy_without_frame) - turned.apply(reference)).max() > 1e-3
