@@ -92,23 +92,24 @@ def image_array(pixels: np.ndarray, peak: float, like: np.ndarray) -> np.ndarray
 
 def denoise_options(*, sigma: float | str | None = None, strength: float | None = None, method: str = "canon",
                     group: str | None = None, steps: int = 1, eta: float = 0.0, seed: int = 0, tile: int | None = None,
-                    precision: str = "fp32"):
+                    precision: str = "fp32", noise_frame: str = "canonical"):
     """Checked ``DenoiseOptions``: σ on the 0–255 scale, "auto" (the default without ``strength``), or a strength."""
     from .restoration import DenoiseOptions
 
     options = DenoiseOptions(sigma=sigma, strength=strength, steps=steps, eta=eta, seed=seed, method=method,
-                             group=group, tile=tile, precision=precision)
+                             group=group, tile=tile, precision=precision, noise_frame=noise_frame)
     options.check()
     return options
 
 
 def transfer_options(*, method: str = "canon", group: str | None = None, steps: int = DEFAULT_TRANSFER_STEPS,
-                     eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32"):
+                     eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32",
+                     noise_frame: str = "canonical"):
     """Checked ``TransferOptions``."""
     from .translation import TransferOptions
 
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
-                              precision=precision)
+                              precision=precision, noise_frame=noise_frame)
     options.check()
     return options
 
@@ -124,7 +125,8 @@ def denoise(image: np.ndarray, *, model: Model | str | Path | None = None, progr
             **options) -> np.ndarray:
     """Denoise or restore one image array; exactly equivariant to rotations and mirrors (``method`` canon or fa).
 
-    ``options`` are those of ``denoise_options``: sigma, strength, method, group, steps, eta, seed, tile, precision.
+    ``options`` are those of ``denoise_options``: sigma, strength, method, group, steps, eta, seed, tile, precision,
+    noise_frame.
     """
     from .restoration import restore
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from . import __version__
 from .allocator import keep_freed_memory
 from .errors import EqdenoiseError
-from .names import DEFAULT_TRANSFER_STEPS, GROUP_NAMES, METHODS, PRECISIONS
+from .names import DEFAULT_TRANSFER_STEPS, GROUP_NAMES, METHODS, NOISE_FRAMES, PRECISIONS
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -31,6 +31,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 Method = Enum("Method", {name: name for name in METHODS}, type=str)
+NoiseFrame = Enum("NoiseFrame", {name: name for name in NOISE_FRAMES}, type=str)
 GroupName = Enum("GroupName", {name: name for name in GROUP_NAMES}, type=str)
 Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)
 
@@ -48,6 +49,10 @@ MethodOpt = Annotated[Method, typer.Option(
          "plus averaging over the group at every step (SPDM+FA, bit-exact, |G| passes per step); wt: a weight-tied "
          "checkpoint run in the input's own orientation, noise drawn in the canonical frame (SPDM+WT, equivariant "
          "to float rounding); none: the network as it is (a plain one is not equivariant).")]
+NoiseFrameOpt = Annotated[NoiseFrame, typer.Option(
+    help="Where the sampler's noise is drawn: canonical (SPDM's equivariant noise sequence: turning the input turns "
+         "the noise) or input (the input's own orientation, an ablation: not equivariant once noise is drawn, "
+         "i.e. with --eta > 0, --strength or a bridge of more than one step).")]
 SigmaOpt = Annotated[Optional[str], typer.Option(
     metavar="N|auto", help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
          "Default: auto, unless --strength is given.")]
@@ -70,7 +75,7 @@ RunPrecisionOpt = Annotated[Precision, typer.Option(
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
              method: Method, group: Optional[GroupName], tile: Optional[int],
-             precision: Precision = Precision.fp32) -> dict:
+             precision: Precision = Precision.fp32, noise_frame: NoiseFrame = NoiseFrame.canonical) -> dict:
     """Parse CLI values into the API's checked denoise options (a keyword dict)."""
     from .api import denoise_options
 
@@ -82,19 +87,21 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
         except ValueError:
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = dict(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
-                   group=group.value if group else None, tile=tile, precision=precision.value)
+                   group=group.value if group else None, tile=tile, precision=precision.value,
+                   noise_frame=noise_frame.value)
     denoise_options(**options)
     _warn_if_slow(precision.value)
     return options
 
 
 def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
-                      tile: Optional[int], precision: Precision = Precision.fp32) -> dict:
+                      tile: Optional[int], precision: Precision = Precision.fp32,
+                      noise_frame: NoiseFrame = NoiseFrame.canonical) -> dict:
     """Parse CLI values into the API's checked transfer options (a keyword dict)."""
     from .api import transfer_options
 
     options = dict(steps=steps, eta=eta, seed=seed, method=method.value, group=group.value if group else None,
-                   tile=tile, precision=precision.value)
+                   tile=tile, precision=precision.value, noise_frame=noise_frame.value)
     transfer_options(**options)
     _warn_if_slow(precision.value)
     return options
@@ -190,6 +197,7 @@ def denoise(
     seed: SeedOpt = 0,
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
+    noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
@@ -198,7 +206,7 @@ def denoise(
     from .imageio import image_files
 
     try:
-        options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision)
+        options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame)
         chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
         targets = output_paths(items, output, "denoised")
@@ -235,6 +243,7 @@ def transfer(
     seed: SeedOpt = 0,
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
+    noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
@@ -243,7 +252,7 @@ def transfer(
     from .scans import scan_files
 
     try:
-        options = _transfer_options(steps, eta, seed, method, group, tile, precision)
+        options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame)
         loaded = _checked_model(model, "bridge", options["group"], options["method"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
         items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
@@ -281,6 +290,7 @@ def verify(
     seed: SeedOpt = 0,
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
+    noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     tolerance: Annotated[Optional[float], typer.Option(
         min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the image's pixel levels (e.g. 0–255 for 8-bit). Default: "
         "what the method promises: 0 (bit-exact) for canon and fa, float rounding (10⁻⁵ of the range) for a "
@@ -294,11 +304,12 @@ def verify(
 
     try:
         if task is Task.denoise:
-            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision)
+            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision, noise_frame)
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
-            options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision)
+            options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision,
+                                        noise_frame)
         with _progress() as bar:
             bar_task = bar.add_task("orientations", total=None)
             report = verify_image(image_path, task=task.value, model=model, tolerance=tolerance,

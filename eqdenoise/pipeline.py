@@ -20,9 +20,10 @@ from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model, network_width
 from .errors import EqdenoiseError
 from .groups import IDENTITY, Element, Group, get_group
-from .names import METHODS
+from .names import METHODS, NOISE_FRAMES
 from .precision import check_precision
 from .predictors import NetworkPredictor, in_orientation, wrapped
+from .samplers import Noise, gaussian
 from .wt_unet import symmetrically_padded
 
 BYTES_PER_PIXEL_PER_WIDTH = 45
@@ -31,7 +32,8 @@ AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
 
 @dataclass(frozen=True)
 class SamplerOptions:
-    """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile, precision."""
+    """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile, precision,
+    and the frame the noise is drawn in (``input`` is the ablation that breaks equivariance under noise)."""
 
     steps: int = 1
     eta: float = 0.0
@@ -40,11 +42,14 @@ class SamplerOptions:
     group: str | None = None
     tile: int | None = None
     precision: str = "fp32"
+    noise_frame: str = "canonical"
 
     def check(self) -> None:
         """Reject values outside their ranges."""
         check_sampler_options(self.method, self.steps, self.eta, self.tile)
         check_precision(self.precision)
+        if self.noise_frame not in NOISE_FRAMES:
+            raise EqdenoiseError(f"unknown noise frame {self.noise_frame!r}; choose one of {', '.join(NOISE_FRAMES)}")
 
 
 def check_sampler_options(method: str, steps: int, eta: float, tile: int | None) -> None:
@@ -166,6 +171,24 @@ def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_fr
     if method == "none":
         return in_frame(batch, on_step, IDENTITY)
     return run_in_frame(lambda canonical, h: in_frame(canonical, on_step, h), batch, group, frame)
+
+
+def frame_noise(seed: int, element: Element, noise_frame: str = "canonical") -> Noise:
+    """The noise a sampler draws in the frame of ``element``, seeded by ``seed``.
+
+    ``canonical``: drawn in the canonical frame, SPDM §5.2's equivariant noise sequence (turning the input turns
+    the noise). ``input``: drawn in the input's own orientation and turned into the frame, the ablation that
+    shows why the noise must be equivariant (same seed, same numbers, laid out by the input's orientation).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    if noise_frame == "canonical" or element == IDENTITY:
+        return gaussian(generator)
+    inverse = element.inverse()
+
+    def draw(shape: tuple[int, ...]) -> torch.Tensor:
+        return inverse.apply(torch.randn((*shape[:-2], *element.transformed_shape(*shape[-2:])), generator=generator))
+
+    return draw
 
 
 def method_predictor(predict: NetworkPredictor, model: Model, method: str, group: Group, tile: int,

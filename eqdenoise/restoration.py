@@ -12,7 +12,16 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Element, Group
 from .noise_level import estimate_sigma
-from .pipeline import SamplerOptions, check_memory, method_predictor, pad_for_method, resolve_group, run_method, tile_size
+from .pipeline import (
+    SamplerOptions,
+    check_memory,
+    frame_noise,
+    method_predictor,
+    pad_for_method,
+    resolve_group,
+    run_method,
+    tile_size,
+)
 from .predictors import eps_denoiser, eps_predictor
 from .samplers import ddim_sample
 
@@ -96,7 +105,7 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
                        on_step: Callable[[], None], element: Element) -> tuple[torch.Tensor, float | None]:
     """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
     schedule = model.schedule
-    generator = torch.Generator().manual_seed(options.seed)
+    noise = frame_noise(options.seed, element, options.noise_frame)
     sigma_255 = None
     if options.strength is not None:
         t_start = options.strength
@@ -109,11 +118,10 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
         t_start = schedule.t_of_sigma(sigma_255 / 127.5)
     padded, (h, w) = pad_for_method(x, model, options.method)
     if options.strength is not None:
-        noise = torch.randn(padded.shape, generator=generator)
-        state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise
+        state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise(tuple(padded.shape))
     else:
         state = schedule.alpha(t_start) * padded
     predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile, element)
     result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
-                         generator, on_step)
+                         noise, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

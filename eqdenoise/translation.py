@@ -16,7 +16,16 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Element, Group
 from .names import DEFAULT_TRANSFER_STEPS
-from .pipeline import SamplerOptions, check_memory, method_predictor, pad_for_method, resolve_group, run_method, tile_size
+from .pipeline import (
+    SamplerOptions,
+    check_memory,
+    frame_noise,
+    method_predictor,
+    pad_for_method,
+    resolve_group,
+    run_method,
+    tile_size,
+)
 from .predictors import x0_predictor
 from .samplers import bridge_sample
 
@@ -54,9 +63,9 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
 def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions, group: Group, tile: int,
                          on_step: Callable[[], None], element: Element) -> torch.Tensor:
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
-    generator = torch.Generator().manual_seed(options.seed)
+    noise = frame_noise(options.seed, element, options.noise_frame)
     padded, (h, w) = pad_for_method(y, model, options.method)
     predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile, element)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
-                           options.steps, options.eta, generator, on_step)
+                           options.steps, options.eta, noise, on_step)
     return result[..., :h, :w].contiguous()

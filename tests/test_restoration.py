@@ -166,3 +166,20 @@ def test_wt_needs_a_weight_tied_network_and_tiles_need_a_frame(tiny_gray, tiny_w
     tiled = restore(tiny_wt, pixels, DenoiseOptions(method="wt", sigma=10.0, tile=64)).pixels
     whole = restore(tiny_wt, pixels, DenoiseOptions(method="wt", sigma=10.0, tile=0)).pixels
     assert tiled.shape == whole.shape
+
+
+@pytest.mark.parametrize("method", ["canon", "fa"])
+def test_noise_drawn_in_the_inputs_frame_breaks_equivariance_only_when_noise_is_drawn(tiny_gray, method):
+    pixels = images()["gray-real-40x56"]
+    stochastic = DenoiseOptions(method=method, sigma=25.0, steps=3, eta=1.0, noise_frame="input")
+    reference = restore(tiny_gray, pixels, stochastic).pixels
+    turned = GROUPS["d4"].elements[1]
+    assert np.abs(restore(tiny_gray, turned.apply(pixels), stochastic).pixels - turned.apply(reference)).max() > 1e-3
+    assert_equivariant(tiny_gray, pixels, DenoiseOptions(method=method, sigma=25.0, steps=3, eta=1.0), "d4")
+    assert_equivariant(tiny_gray, pixels, DenoiseOptions(method=method, sigma=25.0, steps=3, eta=0.0,
+                                                         noise_frame="input"), "d4")
+
+
+def test_an_unknown_noise_frame_is_refused(tiny_gray):
+    with pytest.raises(EqdenoiseError, match="unknown noise frame 'sideways'"):
+        restore(tiny_gray, np.zeros((1, 8, 8), np.float32), DenoiseOptions(sigma=10.0, noise_frame="sideways"))

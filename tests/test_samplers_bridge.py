@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eqdenoise.bridge_schedule import BrownianBridge
-from eqdenoise.samplers import bridge_sample
+from eqdenoise.samplers import bridge_sample, gaussian
 
 bridge = BrownianBridge(beta=1.0)
 
@@ -25,7 +25,7 @@ def test_sampler_with_an_oracle_keeps_the_bridge_marginals_and_ends_on_x0(eta):
     y = torch.full((1, 1, 160, 160), 0.6)
     seen: dict = {}
     out = bridge_sample(_recording_oracle(x0, seen), bridge, y, steps=4, eta=eta,
-                        generator=torch.Generator().manual_seed(1))
+                        noise=gaussian(torch.Generator().manual_seed(1)))
     assert torch.equal(out, x0)
     assert torch.equal(seen[1.0], y)
     for t in (0.75, 0.5, 0.25):
@@ -41,9 +41,9 @@ def test_deterministic_after_the_first_step_and_seeded():
         return torch.tanh(x) * 0.5 + x0
 
     y = torch.rand((1, 1, 16, 16)) * 2 - 1
-    a = bridge_sample(model, bridge, y, steps=5, eta=0.0, generator=torch.Generator().manual_seed(3))
-    b = bridge_sample(model, bridge, y, steps=5, eta=0.0, generator=torch.Generator().manual_seed(3))
-    c = bridge_sample(model, bridge, y, steps=5, eta=0.0, generator=torch.Generator().manual_seed(4))
+    a = bridge_sample(model, bridge, y, steps=5, eta=0.0, noise=gaussian(torch.Generator().manual_seed(3)))
+    b = bridge_sample(model, bridge, y, steps=5, eta=0.0, noise=gaussian(torch.Generator().manual_seed(3)))
+    c = bridge_sample(model, bridge, y, steps=5, eta=0.0, noise=gaussian(torch.Generator().manual_seed(4)))
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
 

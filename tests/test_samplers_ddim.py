@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from eqdenoise.samplers import ddim_sample, tweedie
+from eqdenoise.samplers import ddim_sample, gaussian, tweedie
 from eqdenoise.schedule import CosineSchedule
 
 schedule = CosineSchedule()
@@ -20,7 +20,7 @@ def test_tweedie_and_ddim_recover_x0_with_an_oracle():
         return x0.clone()
 
     for eta in (0.0, 1.0):
-        out = ddim_sample(oracle, schedule, x_t, t, steps=5, eta=eta, generator=torch.Generator().manual_seed(0))
+        out = ddim_sample(oracle, schedule, x_t, t, steps=5, eta=eta, noise=gaussian(torch.Generator().manual_seed(0)))
         assert torch.allclose(out, x0, atol=1e-4)
 
 

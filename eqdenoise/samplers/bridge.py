@@ -14,16 +14,16 @@ from collections.abc import Callable
 import torch
 
 from ..bridge_schedule import BrownianBridge
-from .contract import Denoiser
+from .contract import Denoiser, Noise, gaussian
 
 StepCallback = Callable[[], None]
 
 
 def bridge_sample(model: Denoiser, bridge: BrownianBridge, y: torch.Tensor, steps: int, eta: float = 0.0,
-                  generator: torch.Generator | None = None, on_step: StepCallback | None = None) -> torch.Tensor:
+                  noise: Noise | None = None, on_step: StepCallback | None = None) -> torch.Tensor:
     """Translate source ``y`` in ``steps`` uniform time steps; one step gives the network's x̂0(y, t = 1).
 
-    ``model(x_t, t)`` predicts x0 with the source bound in; every random draw comes from ``generator``.
+    ``model(x_t, t)`` predicts x0 with the source bound in; every random draw comes from ``noise``.
     """
     if steps < 1:
         raise ValueError("steps must be at least 1")
@@ -42,7 +42,7 @@ def bridge_sample(model: Denoiser, bridge: BrownianBridge, y: torch.Tensor, step
                 rho = min(s_s, eta * math.sqrt(max(0.0, bridge.beta * s * (t - s) / t)))
                 eps = (x - (1.0 - t) * x0 - t * y) / s_t
                 mean = mean + math.sqrt(max(0.0, s_s**2 - rho**2)) * eps
-            x = mean + rho * torch.randn(x.shape, generator=generator, dtype=x.dtype) if rho > 0.0 else mean
+            x = mean + rho * (noise or gaussian())(tuple(x.shape)) if rho > 0.0 else mean
         if on_step:
             on_step()
     return x

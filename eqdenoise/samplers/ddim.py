@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 
 from ..schedule import CosineSchedule
-from .contract import Denoiser
+from .contract import Denoiser, Noise, gaussian
 
 StepCallback = Callable[[], None]
 
@@ -23,13 +23,12 @@ def tweedie(x_t: torch.Tensor, eps: torch.Tensor, schedule: CosineSchedule, t: f
 
 
 def ddim_sample(denoise: Denoiser, schedule: CosineSchedule, x: torch.Tensor, t_start: float, steps: int,
-                eta: float = 0.0, generator: torch.Generator | None = None,
-                on_step: StepCallback | None = None) -> torch.Tensor:
+                eta: float = 0.0, noise: Noise | None = None, on_step: StepCallback | None = None) -> torch.Tensor:
     """Run DDIM from state ``x`` at time ``t_start`` to t = 0 in ``steps`` uniform time steps.
 
     With one step this is the Tweedie (MMSE) estimate, clipped to [−1, 1]; later steps reuse the ε that
     x̂0 implies, ε̂ = (x_t − a_t·x̂0) / s_t (before clipping). Fresh noise for η > 0 comes from
-    ``generator``, so the caller controls (and can make equivariant) every random draw.
+    ``noise`` (default: the global generator), so the caller controls, and can make equivariant, every draw.
     """
     if steps < 1:
         raise ValueError("steps must be at least 1")
@@ -46,7 +45,7 @@ def ddim_sample(denoise: Denoiser, schedule: CosineSchedule, x: torch.Tensor, t_
             c = eta * math.sqrt(max(0.0, (s_next**2 / s**2) * (1.0 - a**2 / a_next**2)))
             x = a_next * x0 + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
             if c > 0.0:
-                x = x + c * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+                x = x + c * (noise or gaussian())(tuple(x.shape))
         if on_step:
             on_step()
     return x
