@@ -9,7 +9,7 @@ unit (e.g. HU), returned in its target unit. The command line is a thin layer ov
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,6 +154,77 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
     if peak == 1.0:
         return image_array(from_unit(result, target_range), peak, image)
     return image_array(np.clip(result, 0.0, 1.0), peak, image)
+
+
+def sample_options(*, method: str = "canon", group: str | None = None, steps: int = 50, eta: float = 0.0,
+                   seed: int = 0, tile: int | None = None, precision: str = "fp32", noise_frame: str = "canonical"):
+    """Checked ``SampleOptions`` (50 DDIM steps by default)."""
+    from .sampling import SampleOptions
+
+    options = SampleOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
+                            precision=precision, noise_frame=noise_frame)
+    options.check()
+    return options
+
+
+def sample(model: Model | str | Path, *, n: int = 1, size: tuple[int, int] | None = None, noise: np.ndarray | None = None,
+           progress: ProgressFn | None = None, **options) -> list[np.ndarray]:
+    """``n`` unconditional samples of a denoiser prior as float32 arrays over [0, 1], H×W (gray) or H×W×3.
+
+    Sample i starts from ``initial_noise`` of seed ``seed + i`` at ``size`` (H, W; default: the model's
+    training patch), or from ``noise`` (one H×W or H×W×C float array; then ``n`` is 1). Turning the
+    initial noise turns the sample (exactly for ``method`` canon and fa, to float rounding for wt).
+    ``options`` are those of ``sample_options``: method, group, steps, eta, seed, tile, precision, noise_frame.
+    """
+    from .sampling import initial_noise
+    from .sampling import sample as sample_one
+
+    checked = sample_options(**options)
+    loaded = _model(model, "denoise", "")
+    if noise is not None:
+        if n != 1:
+            raise EqdenoiseError("give n = 1 with an initial noise array")
+        starts = [noise[None] if noise.ndim == 2 else np.moveaxis(noise, -1, 0)]
+    else:
+        if n < 1:
+            raise EqdenoiseError(f"n must be at least 1, got {n}")
+        height, width = size or (default_sample_side(loaded),) * 2
+        starts = [initial_noise(loaded, height, width, checked.seed + i) for i in range(n)]
+    results = []
+    for i, start in enumerate(starts):
+        one = None if progress is None else (lambda done, total, i=i: progress(i * total + done, len(starts) * total))
+        pixels = sample_one(loaded, start, replace(checked, seed=checked.seed + i), progress=one)
+        results.append(pixels[0] if pixels.shape[0] == 1 else np.moveaxis(pixels, 0, -1))
+    return results
+
+
+def default_sample_side(model: Model) -> int:
+    """Side of a sample when none is given: the model's training patch, else 64."""
+    settings = model.config.get("training", {}).get("settings", {})
+    return int(settings.get("patch", 64)) if isinstance(settings, dict) else 64
+
+
+def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, size: tuple[int, int] | None = None,
+                 overwrite: bool = False, progress: ProgressFn | None = None, **options) -> list[Path]:
+    """Write ``n`` samples as 8-bit PNGs ``sample-SEED.png`` into ``folder`` (made if missing), each atomically."""
+    from PIL import Image
+
+    from .atomic import atomic_path
+
+    folder = Path(folder)
+    seed = int(options.get("seed", 0))
+    targets = [folder / f"sample-{seed + i:04d}.png" for i in range(n)]
+    existing = [str(t) for t in targets if t.exists() and not overwrite]
+    if existing:
+        raise EqdenoiseError(f"{existing[0]}: output exists (use --overwrite to replace it)")
+    if folder.exists() and not folder.is_dir():
+        raise EqdenoiseError(f"{folder}: not a folder")
+    images = sample(model, n=n, size=size, progress=progress, **options)
+    folder.mkdir(parents=True, exist_ok=True)
+    for target, pixels in zip(targets, images, strict=True):
+        with atomic_path(target) as tmp:
+            Image.fromarray(np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)).save(tmp, format="PNG")
+    return targets
 
 
 def _source_unit_values(pixels: np.ndarray, peak: float, source_range) -> np.ndarray:

@@ -345,6 +345,43 @@ def _verify_progress(bar: Progress, task_id, done: int, total: int) -> None:
         sys.stderr.flush()
 
 
+@app.command()
+def sample(
+    model: Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Denoiser prior: shipped model "
+                                       "name or checkpoint path.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the samples (made if missing): "
+                                          "sample-SEED.png, 8-bit.")],
+    n: Annotated[int, typer.Option("-n", min=1, max=100000, help="Number of samples; sample i uses seed SEED + i.")] = 1,
+    size: Annotated[Optional[tuple[int, int]], typer.Option(
+        metavar="H W", help="Sample size, multiples of the network's stride. Default: the model's training patch.")] = None,
+    method: MethodOpt = Method.canon,
+    group: GroupOpt = None,
+    steps: Annotated[int, typer.Option(min=1, max=1000, help="DDIM steps from pure noise, 1–1000.")] = 50,
+    eta: EtaOpt = 0.0,
+    seed: SeedOpt = 0,
+    tile: TileOpt = None,
+    precision: RunPrecisionOpt = Precision.fp32,
+    noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
+    overwrite: Annotated[bool, typer.Option(help="Replace samples that already exist.")] = False,
+) -> None:
+    """Draw unconditional samples from a denoiser prior; turning the initial noise turns the sample."""
+    from .api import sample_files
+
+    try:
+        options = dict(method=method.value, group=group.value if group else None, steps=steps, eta=eta, seed=seed,
+                       tile=tile, precision=precision.value, noise_frame=noise_frame.value)
+        _warn_if_slow(precision.value)
+        with _progress() as bar:
+            task = bar.add_task("samples", total=n * steps)
+            written = sample_files(model, out_dir, n=n, size=size, overwrite=overwrite,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total),
+                                   **options)
+    except EqdenoiseError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"wrote {len(written)} sample(s) to {out_dir}")
+
+
 @app.command("models")
 def list_models() -> None:
     """List the shipped models."""
