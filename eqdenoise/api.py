@@ -315,7 +315,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     Differences are in the image's levels (0–255 for 8-bit), in value for float images, and in the target's
     physical unit for a bridge run on physical values. ``options`` are the task's (see ``denoise_options``).
     ``tolerance`` None takes what the method promises on this model (0 for canon and fa; float rounding,
-    10⁻⁵ of the output range, for a weight-tied network), and the report says why.
+    10⁻⁵ of the output range per sampler step, for a weight-tied network), and the report says why.
     """
     from functools import partial
 
@@ -339,7 +339,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     else:
         raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
     group = resolve_group(loaded, checked.group, checked.method)
-    fraction, reason = promise(loaded, checked.method)
+    fraction, reason = promise(loaded, checked.method, checked.steps)
     if tolerance is None:
         tolerance = fraction * peak
     else:

@@ -293,8 +293,8 @@ def verify(
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     tolerance: Annotated[Optional[float], typer.Option(
         min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the image's pixel levels (e.g. 0–255 for 8-bit). Default: "
-        "what the method promises: 0 (bit-exact) for canon and fa, float rounding (10⁻⁵ of the range) for a "
-        "weight-tied network.")] = None,
+        "what the method promises: 0 (bit-exact) for canon and fa, float rounding (10⁻⁵ of the range per "
+        "sampler step) for a weight-tied network.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of a table.")] = False,
 ) -> None:
     """Run the pipeline on every rotation/mirror of INPUT and show how far f(g·x) is from g·f(x)."""

@@ -88,16 +88,20 @@ def resolve_group(model: Model, name: str | None, method: str = "canon") -> Grou
 FLOAT_ROUNDING = 1e-5
 
 
-def promise(model: Model, method: str) -> tuple[float, str]:
-    """What a method promises on this model: the largest orbit error as a fraction of the output range, and why."""
+def promise(model: Model, method: str, steps: int = 1) -> tuple[float, str]:
+    """What a method promises on this model: the largest orbit error as a fraction of the output range, and why.
+
+    A weight-tied network's rounding (10⁻⁵ of the range per pass) can add up over the sampler's steps.
+    """
     if method in ("canon", "fa"):
         return 0.0, f"bit-exact: {method} runs the network on the canonical frame, one array whatever the orientation"
+    per_steps = f"10⁻⁵ of the range per sampler step, {steps} step(s)"
     if model.equivariant_group and method == "wt":
-        return FLOAT_ROUNDING, ("float rounding: a weight-tied network is equivariant by construction, "
-                                "up to the summation order of float32 arithmetic")
+        return FLOAT_ROUNDING * steps, ("float rounding: a weight-tied network is equivariant by construction, up to "
+                                        f"the summation order of float32 arithmetic ({per_steps})")
     if model.equivariant_group:
-        return FLOAT_ROUNDING, ("float rounding for deterministic runs (η = 0, no --strength): a weight-tied network "
-                                "without a frame draws its noise in the input's orientation")
+        return FLOAT_ROUNDING * steps, ("float rounding for deterministic runs (η = 0, no --strength): a weight-tied "
+                                        f"network without a frame draws its noise in the input's orientation ({per_steps})")
     return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
