@@ -23,6 +23,29 @@ def noise_embedding(sigma: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
 
 
+def encode(levels: nn.ModuleList, h: torch.Tensor, emb: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The U-Net's way down: each level's blocks after a 2×2 average pooling (not before the first); its skips."""
+    skips = []
+    for i, level in enumerate(levels):
+        if i > 0:
+            h = F.avg_pool2d(h, 2)
+        for block in level:
+            h = block(h, emb)
+        skips.append(h)
+    return h, skips
+
+
+def decode(levels: nn.ModuleList, h: torch.Tensor, emb: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+    """The way up: nearest upsampling (not before the first level), the level's skip concatenated, its blocks."""
+    for i, level in enumerate(levels):
+        if i > 0:
+            h = F.interpolate(h, scale_factor=2, mode="nearest")
+        h = torch.cat([h, skips.pop()], dim=1)
+        for block in level:
+            h = block(h, emb)
+    return h
+
+
 class ResBlock(nn.Module):
     """Two 3×3 convolutions with a residual path and a FiLM scale/shift from the noise embedding."""
 
@@ -93,23 +116,10 @@ class UNet(nn.Module):
         emb = self.embed(noise_embedding(sigma.expand(x.shape[0]), self.emb_dim))
         if self.unshuffle > 1:
             x = F.pixel_unshuffle(x, self.unshuffle)
-        h = self.conv_in(x)
-        skips = []
-        for i, level in enumerate(self.down):
-            if i > 0:
-                h = F.avg_pool2d(h, 2)
-            for block in level:
-                h = block(h, emb)
-            skips.append(h)
+        h, skips = encode(self.down, self.conv_in(x), emb)
         h = self.mid[0](h, emb)
         if self.attention is not None:
             h = self.attention(h)
-        h = self.mid[1](h, emb)
-        for i, level in enumerate(self.up):
-            if i > 0:
-                h = F.interpolate(h, scale_factor=2, mode="nearest")
-            h = torch.cat([h, skips.pop()], dim=1)
-            for block in level:
-                h = block(h, emb)
+        h = decode(self.up, self.mid[1](h, emb), emb, skips)
         out = self.conv_out(F.silu(h))
         return F.pixel_shuffle(out, self.unshuffle) if self.unshuffle > 1 else out

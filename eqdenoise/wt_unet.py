@@ -18,7 +18,7 @@ from torch import nn
 
 from .gconv import GroupConv, LiftingConv, pool_over_group
 from .groups import Group, get_group
-from .unet import noise_embedding
+from .unet import decode, encode, noise_embedding
 
 
 class GroupResBlock(nn.Module):
@@ -82,22 +82,10 @@ class WTUNet(nn.Module):
         if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
             raise ValueError(f"spatial size {tuple(x.shape[-2:])} is not a multiple of {self.stride}")
         emb = self.embed(noise_embedding(sigma.expand(x.shape[0]), self.emb_dim))
-        h = self.conv_in(x)
-        skips = []
-        for i, level in enumerate(self.down):
-            if i > 0:
-                h = F.avg_pool2d(h, 2)
-            for block in level:
-                h = block(h, emb)
-            skips.append(h)
+        h, skips = encode(self.down, self.conv_in(x), emb)
         for block in self.mid:
             h = block(h, emb)
-        for i, level in enumerate(self.up):
-            if i > 0:
-                h = F.interpolate(h, scale_factor=2, mode="nearest")
-            h = torch.cat([h, skips.pop()], dim=1)
-            for block in level:
-                h = block(h, emb)
+        h = decode(self.up, h, emb, skips)
         return pool_over_group(self.conv_out(F.silu(h)), self.group)
 
 
