@@ -8,11 +8,15 @@ Rows: plain (the augmented network without a frame), FA, canon, WT, Reg, Reg + c
 - Inv-FID (the paper's): the largest FID between the samples and the samples turned by g, over g ≠ e.
 - Δx0 (the paper's): the mean over inputs of max |f(g·x) − g·f(x)| on [0, 1], g drawn per input: for sampling
   (x the initial noise, f the sampler) and for SDEdit restoration of held-out test images reduced to 1/4 of
-  their size and upsampled (nearest), noised to ``--strength`` with η = 1.
+  their size and upsampled (nearest), noised to ``--strength``.
 - seconds per sample.
 
-    python benchmarks/spdm_table.py --plain training/rot-fmnist-plain.safetensors \\
-        --reg training/rot-fmnist-reg.safetensors --wt training/rot-fmnist-wt.safetensors
+Every sampler runs with ``--eta`` (1 by default) and draws its noise in ``--noise-frame`` (canonical by default,
+the paper's equivariant noise for every row; ``input`` is the ablation). ``--delta-only`` prints the Δx0 columns
+alone (no classifier, no FID).
+
+    python benchmarks/spdm_table.py --plain models/rot-fmnist-plain.safetensors \\
+        --reg models/rot-fmnist-reg.safetensors --wt models/rot-fmnist-wt.safetensors
 """
 
 from __future__ import annotations
@@ -97,32 +101,36 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root.real))
 
 
-def draw_samples(model, method: str, n: int, steps: int, seed: int) -> tuple[np.ndarray, float]:
+def draw_samples(model, method: str, n: int, steps: int, seed: int, eta: float, noise_frame: str
+                 ) -> tuple[np.ndarray, float]:
     """n samples (N×28×28 over [0, 1]) and the seconds per sample."""
     started = time.perf_counter()
-    out = [sample(model, initial_noise(model, 28, 28, seed + i), SampleOptions(method=method, steps=steps, eta=1.0,
-                                                                              seed=seed + i))[0] for i in range(n)]
+    out = [sample(model, initial_noise(model, 28, 28, seed + i),
+                  SampleOptions(method=method, steps=steps, eta=eta, seed=seed + i, noise_frame=noise_frame))[0]
+           for i in range(n)]
     return np.stack(out), (time.perf_counter() - started) / n
 
 
-def sampling_delta(model, method: str, n: int, steps: int, seed: int, eta: float = 1.0) -> float:
+def sampling_delta(model, method: str, n: int, steps: int, seed: int, eta: float, noise_frame: str) -> float:
     """Mean over n initial noises z of max |sample(g·z) − g·sample(z)|, g drawn per z."""
     group, rng, worst = list(GROUPS["c4"]), np.random.default_rng(seed), []
     for i in range(n):
         z, g = initial_noise(model, 28, 28, seed + i), group[rng.integers(1, len(group))]
-        options = SampleOptions(method=method, steps=steps, eta=eta, seed=seed + i)
+        options = SampleOptions(method=method, steps=steps, eta=eta, seed=seed + i, noise_frame=noise_frame)
         worst.append(np.abs(sample(model, g.apply(z), options) - g.apply(sample(model, z, options))).max())
     return float(np.mean(worst))
 
 
-def restoration_delta(model, method: str, images: np.ndarray, strength: float, steps: int, seed: int) -> float:
+def restoration_delta(model, method: str, images: np.ndarray, strength: float, steps: int, seed: int, eta: float,
+                      noise_frame: str) -> float:
     """Mean over images of max |f(g·x) − g·f(x)| for SDEdit of x at 1/4 resolution, g drawn per image."""
     group, rng, worst = list(GROUPS["c4"]), np.random.default_rng(seed), []
     for i, image in enumerate(images):
         small = image.reshape(7, 4, 7, 4).mean(axis=(1, 3))
         x = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)[None].astype(np.float32)
         g = group[rng.integers(1, len(group))]
-        options = DenoiseOptions(method=method, strength=strength, steps=steps, eta=1.0, seed=seed + i)
+        options = DenoiseOptions(method=method, strength=strength, steps=steps, eta=eta, seed=seed + i,
+                                 noise_frame=noise_frame)
         turned = restore(model, g.apply(x), options).pixels
         worst.append(np.abs(turned - g.apply(restore(model, x, options).pixels)).max())
     return float(np.mean(worst))
@@ -134,39 +142,46 @@ def main() -> None:
     parser.add_argument("--reg", required=True)
     parser.add_argument("--wt", required=True)
     parser.add_argument("--samples", type=int, default=1000, help="samples per row for FID and Inv-FID")
-    parser.add_argument("--steps", type=int, default=20, help="DDIM steps (η = 1)")
+    parser.add_argument("--steps", type=int, default=20, help="DDIM steps")
+    parser.add_argument("--eta", type=float, default=1.0, help="DDIM η of every sampler")
+    parser.add_argument("--noise-frame", choices=["canonical", "input"], default="canonical",
+                        help="where the samplers' noise is drawn (input: the ablation)")
     parser.add_argument("--delta-inputs", type=int, default=100, help="inputs per row for each Δx0")
     parser.add_argument("--strength", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=2, help="classifier epochs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--deterministic-delta", action="store_true",
-                        help="only Δx0 of sampling at η = 0 per row (no noise drawn after z: the network's own share)")
+    parser.add_argument("--delta-only", action="store_true", help="only the two Δx0 columns per row")
     args = parser.parse_args()
     models = {name: load_model(getattr(args, name)) for name in ("plain", "reg", "wt")}
-    if args.deterministic_delta:
-        print("| method | Δx0 sampling, η = 0 |\n| --- | --- |")
+    test, _, _ = load_split("test")
+    sampler = dict(eta=args.eta, noise_frame=args.noise_frame)
+
+    def deltas(kind: str, method: str) -> tuple[float, float]:
+        return (sampling_delta(models[kind], method, args.delta_inputs, args.steps, args.seed + 10_000, **sampler),
+                restoration_delta(models[kind], method, test[:args.delta_inputs] / 255.0, args.strength, args.steps,
+                                  args.seed, **sampler))
+
+    setting = f"{args.steps} DDIM steps, η = {args.eta:g}, noise drawn in the {args.noise_frame} frame"
+    if args.delta_only:
+        print(f"{setting}\n\n| method | Δx0 sampling | Δx0 SDEdit |\n| --- | --- | --- |")
         for label, kind, method in ROWS:
-            delta = sampling_delta(models[kind], method, args.delta_inputs, args.steps, args.seed + 10_000, eta=0.0)
-            print(f"| {label} | {delta:.4f} |")
+            print("| {} | {:.4f} | {:.4f} |".format(label, *deltas(kind, method)))
         return
     net, accuracy = train_classifier(args.epochs, args.seed)
-    test, _, _ = load_split("test")
     reference = features(net, test / 255.0)
     print(f"classifier: {accuracy:.4f} accuracy on the rotated test split", file=sys.stderr)
     rows = []
     for label, kind, method in ROWS:
-        samples, seconds = draw_samples(models[kind], method, args.samples, args.steps, args.seed)
+        samples, seconds = draw_samples(models[kind], method, args.samples, args.steps, args.seed, **sampler)
         found = features(net, samples)
         inv = max(fid(found, features(net, np.stack([g.apply(s) for s in samples])))
                   for g in GROUPS["c4"] if g.k)
-        delta_sampling = sampling_delta(models[kind], method, args.delta_inputs, args.steps, args.seed + 10_000)
-        delta_restore = restoration_delta(models[kind], method, test[:args.delta_inputs] / 255.0, args.strength,
-                                          args.steps, args.seed)
+        delta_sampling, delta_restore = deltas(kind, method)
         rows.append((label, fid(found, reference), inv, delta_sampling, delta_restore, seconds))
         print(f"{label}: done", file=sys.stderr)
     print(f"Measured {date.today()} on {platform.machine()} ({platform.processor() or 'cpu'}), "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}; {args.samples} samples, {args.steps} DDIM "
-          f"steps, η = 1; classifier accuracy {accuracy:.4f}\n")
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}; {args.samples} samples, {setting}; "
+          f"classifier accuracy {accuracy:.4f}\n")
     print("| method | FID (classifier features) | Inv-FID | Δx0 sampling | Δx0 SDEdit | s / sample "
           "| paper, rotated MNIST: row, Inv-FID / Δx0 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

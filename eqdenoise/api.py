@@ -339,7 +339,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     else:
         raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
     group = resolve_group(loaded, checked.group, checked.method)
-    fraction, reason = promise(loaded, checked.method, checked.steps)
+    fraction, reason = promise(loaded, checked.method, checked.steps, checked.noise_frame)
     if tolerance is None:
         tolerance = fraction * peak
     else:

@@ -88,7 +88,7 @@ def resolve_group(model: Model, name: str | None, method: str = "canon") -> Grou
 FLOAT_ROUNDING = 1e-5
 
 
-def promise(model: Model, method: str, steps: int = 1) -> tuple[float, str]:
+def promise(model: Model, method: str, steps: int = 1, noise_frame: str = "canonical") -> tuple[float, str]:
     """What a method promises on this model: the largest orbit error as a fraction of the output range, and why.
 
     A weight-tied network's rounding (10⁻⁵ of the range per pass) can add up over the sampler's steps.
@@ -99,9 +99,13 @@ def promise(model: Model, method: str, steps: int = 1) -> tuple[float, str]:
     if model.equivariant_group and method == "wt":
         return FLOAT_ROUNDING * steps, ("float rounding: a weight-tied network is equivariant by construction, up to "
                                         f"the summation order of float32 arithmetic ({per_steps})")
+    if model.equivariant_group and noise_frame == "input":
+        return FLOAT_ROUNDING * steps, ("float rounding for deterministic runs only (η = 0, no --strength): with "
+                                        f"--noise-frame input the noise is laid out by the input's orientation ({per_steps})")
     if model.equivariant_group:
-        return FLOAT_ROUNDING * steps, ("float rounding for deterministic runs (η = 0, no --strength): a weight-tied "
-                                        f"network without a frame draws its noise in the input's orientation ({per_steps})")
+        return FLOAT_ROUNDING * steps, ("float rounding: a weight-tied network is equivariant by construction and the "
+                                        "noise is drawn in the input's canonical frame, so it turns with the input "
+                                        f"(inputs without a symmetry of their own; {per_steps})")
     return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
@@ -154,43 +158,49 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
 
 
 ProgressFn = Callable[[int, int], None]
-InFrame = Callable[[torch.Tensor, Callable[[], None], Element], torch.Tensor]
+InFrame = Callable[[torch.Tensor, Callable[[], None], Element, Noise], torch.Tensor]
 
 
 def run_method(batch: torch.Tensor, method: str, group: Group, steps: int, in_frame: InFrame,
-               progress: ProgressFn | None = None) -> torch.Tensor:
-    """``in_frame(h⁻¹·x, on_step, h)`` for h in the canonical frame of ``batch``, mean of h·result (canon, fa,
-    wt); ``in_frame(x, on_step, identity)`` for none. The mean is order-free, so the result is bit-exact.
+               progress: ProgressFn | None = None, seed: int = 0, noise_frame: str = "canonical") -> torch.Tensor:
+    """``in_frame(h⁻¹·x, on_step, h, noise)`` for h in the canonical frame of ``batch``, mean of h·result (canon,
+    fa, wt); ``in_frame(x, on_step, identity, noise)`` for none. The mean is order-free, so the result is bit-exact.
 
+    ``noise`` is the sampler's source, seeded by ``seed`` and laid out by ``noise_frame`` (see ``frame_noise``): with
+    ``canonical`` it is drawn in the canonical frame of ``batch`` for every method, ``none`` included (SPDM §5.2).
     ``progress(done, total)`` counts the sampler steps over every element of the frame (usually one).
     """
-    frame = canonical_frame(batch, group) if method != "none" else []
-    total, done = steps * max(1, len(frame)), [0]
+    frame = canonical_frame(batch, group)
+    total, done = steps * (len(frame) if method != "none" else 1), [0]
 
     def on_step() -> None:
         done[0] += 1
         if progress:
             progress(done[0], total)
 
+    def noise_for(working: Element, canonical: Element) -> Noise:
+        return frame_noise(seed, working, canonical if noise_frame == "canonical" else IDENTITY)
+
     if method == "none":
-        return in_frame(batch, on_step, IDENTITY)
-    return run_in_frame(lambda canonical, h: in_frame(canonical, on_step, h), batch, group, frame)
+        return in_frame(batch, on_step, IDENTITY, noise_for(IDENTITY, frame[0]))
+    return run_in_frame(lambda canonical, h: in_frame(canonical, on_step, h, noise_for(h, h)), batch, group, frame)
 
 
-def frame_noise(seed: int, element: Element, noise_frame: str = "canonical") -> Noise:
-    """The noise a sampler draws in the frame of ``element``, seeded by ``seed``.
+def frame_noise(seed: int, working: Element, drawn: Element) -> Noise:
+    """The noise of a sampler whose array ``a`` shows the input as ``working·a``, drawn in the orientation ``drawn``.
 
-    ``canonical``: drawn in the canonical frame, SPDM §5.2's equivariant noise sequence (turning the input turns
-    the noise). ``input``: drawn in the input's own orientation and turned into the frame, the ablation that
-    shows why the noise must be equivariant (same seed, same numbers, laid out by the input's orientation).
+    The numbers (seeded by ``seed``) are laid out in the orientation whose arrays ``b`` show the input as
+    ``drawn·b``, then turned into the sampler's: ``working⁻¹·drawn·n``. ``drawn`` = the canonical element is
+    SPDM §5.2's equivariant noise sequence (turning the input turns the noise); ``drawn`` = identity lays the
+    numbers out by the input's own orientation, the ablation that shows why the noise must be equivariant.
     """
     generator = torch.Generator().manual_seed(seed)
-    if noise_frame == "canonical" or element == IDENTITY:
+    turn = working.inverse() * drawn
+    if turn == IDENTITY:
         return gaussian(generator)
-    inverse = element.inverse()
 
     def draw(shape: tuple[int, ...]) -> torch.Tensor:
-        return inverse.apply(torch.randn((*shape[:-2], *element.transformed_shape(*shape[-2:])), generator=generator))
+        return turn.apply(torch.randn((*shape[:-2], *turn.transformed_shape(*shape[-2:])), generator=generator))
 
     return draw
 

@@ -15,7 +15,6 @@ from .noise_level import estimate_sigma
 from .pipeline import (
     SamplerOptions,
     check_memory,
-    frame_noise,
     method_predictor,
     pad_for_method,
     resolve_group,
@@ -23,7 +22,7 @@ from .pipeline import (
     tile_size,
 )
 from .predictors import eps_denoiser, eps_predictor
-from .samplers import ddim_sample
+from .samplers import Noise, ddim_sample
 
 ProgressFn = Callable[[int, int], None]
 
@@ -73,12 +72,12 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     batch = _to_model_channels(x, model.channels)
     sigmas: list[float | None] = []
 
-    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element) -> torch.Tensor:
-        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element)
+    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
+        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element, noise)
         sigmas.append(sigma)
         return result
 
-    out = run_method(batch, options.method, group, options.steps, in_frame, progress)
+    out = run_method(batch, options.method, group, options.steps, in_frame, progress, options.seed, options.noise_frame)
     out = _from_model_channels(out, channels)
     return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(sigmas))
 
@@ -102,10 +101,9 @@ def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group, tile: int,
-                       on_step: Callable[[], None], element: Element) -> tuple[torch.Tensor, float | None]:
+                       on_step: Callable[[], None], element: Element, noise: Noise) -> tuple[torch.Tensor, float | None]:
     """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
     schedule = model.schedule
-    noise = frame_noise(options.seed, element, options.noise_frame)
     sigma_255 = None
     if options.strength is not None:
         t_start = options.strength

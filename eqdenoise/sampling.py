@@ -16,9 +16,9 @@ import torch
 from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Element
-from .pipeline import SamplerOptions, check_memory, frame_noise, method_predictor, resolve_group, run_method, tile_size
+from .pipeline import SamplerOptions, check_memory, method_predictor, resolve_group, run_method, tile_size
 from .predictors import eps_denoiser, eps_predictor
-from .samplers import ddim_sample
+from .samplers import Noise, ddim_sample
 
 ProgressFn = Callable[[int, int], None]
 DEFAULT_SAMPLE_STEPS = 50
@@ -56,11 +56,12 @@ def sample(model: Model, noise: np.ndarray, options: SampleOptions, progress: Pr
     tile = tile_size(options.tile, *z.shape[-2:])
     check_memory(model, *z.shape[-2:], channels=model.channels, tile=tile)
 
-    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element) -> torch.Tensor:
+    def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
         predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile,
                                    element)
         return ddim_sample(eps_denoiser(predict, model.schedule), model.schedule, canonical, 1.0, options.steps,
-                           options.eta, frame_noise(options.seed, element, options.noise_frame), on_step)
+                           options.eta, noise, on_step)
 
-    out = run_method(z[None], options.method, group, options.steps, in_frame, progress)
+    out = run_method(z[None], options.method, group, options.steps, in_frame, progress, options.seed,
+                     options.noise_frame)
     return out[0].add_(1.0).div_(2.0).numpy()

@@ -19,7 +19,6 @@ from .names import DEFAULT_TRANSFER_STEPS
 from .pipeline import (
     SamplerOptions,
     check_memory,
-    frame_noise,
     method_predictor,
     pad_for_method,
     resolve_group,
@@ -27,7 +26,7 @@ from .pipeline import (
     tile_size,
 )
 from .predictors import x0_predictor
-from .samplers import bridge_sample
+from .samplers import Noise, bridge_sample
 
 ProgressFn = Callable[[int, int], None]
 
@@ -54,16 +53,15 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
     tile = tile_size(options.tile, *y.shape[-2:])
     check_memory(model, *y.shape[-2:], channels=2 * model.channels, tile=tile)
     out = run_method(y[None], options.method, group, options.steps,
-                     lambda canonical, on_step, element: _translate_canonical(model, canonical, options, group, tile,
-                                                                               on_step, element),
-                     progress)
+                     lambda canonical, on_step, element, noise: _translate_canonical(model, canonical, options, group,
+                                                                                      tile, on_step, element, noise),
+                     progress, options.seed, options.noise_frame)
     return ((out[0] + 1.0) / 2.0).numpy()
 
 
 def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions, group: Group, tile: int,
-                         on_step: Callable[[], None], element: Element) -> torch.Tensor:
+                         on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
-    noise = frame_noise(options.seed, element, options.noise_frame)
     padded, (h, w) = pad_for_method(y, model, options.method)
     predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile, element)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,

@@ -16,7 +16,7 @@ def test_none_runs_the_pipeline_on_the_input_itself():
     x = torch.rand(1, 1, 6, 9)
     seen, calls = [], []
 
-    def in_frame(batch, on_step, element):
+    def in_frame(batch, on_step, element, noise):
         seen.append((batch, element))
         on_step()
         on_step()
@@ -33,7 +33,7 @@ def test_canon_runs_the_pipeline_on_the_canonical_array_and_turns_back():
     (h,) = canonical_frame(x, group)
     seen = []
 
-    def in_frame(batch, on_step, element):
+    def in_frame(batch, on_step, element, noise):
         seen.append((batch, element))
         on_step()
         return torch.cumsum(batch, dim=-1)

@@ -147,14 +147,27 @@ def test_wt_differs_from_canon_on_the_same_network_only_by_float_rounding(tiny_w
     np.testing.assert_allclose(wt, canon, rtol=0, atol=1e-5)
 
 
+def wt_orbit_error(model, pixels, options) -> float:
+    reference = restore(model, pixels, options).pixels
+    return max(float(np.abs(restore(model, g.apply(pixels), options).pixels - g.apply(reference)).max())
+               for g in GROUPS["d4"])
+
+
 @pytest.mark.parametrize("image", ["gray-random-13x21", "gray-real-40x56"])
-def test_a_weight_tied_network_without_a_frame_is_equivariant_for_deterministic_runs(tiny_wt, image):
-    pixels = images()[image]
-    options = DenoiseOptions(method="none", sigma=25.0, steps=2, eta=0.0)
-    reference = restore(tiny_wt, pixels, options).pixels
-    for g in GROUPS["d4"]:
-        np.testing.assert_allclose(restore(tiny_wt, g.apply(pixels), options).pixels, g.apply(reference),
-                                   rtol=0, atol=1e-5, err_msg=g.label)
+@pytest.mark.parametrize("setting", ["deterministic", "stochastic", "strength"])
+def test_a_weight_tied_network_without_a_frame_is_equivariant_with_canonical_noise(tiny_wt, image, setting):
+    options = DenoiseOptions(method="none", **{"deterministic": dict(sigma=25.0, steps=2, eta=0.0),
+                                               "stochastic": dict(sigma=25.0, steps=3, eta=1.0),
+                                               "strength": dict(strength=0.4, steps=2)}[setting])
+    assert wt_orbit_error(tiny_wt, images()[image], options) <= 1e-5
+
+
+def test_without_a_frame_input_frame_noise_breaks_a_weight_tied_network_once_noise_is_drawn(tiny_wt):
+    pixels = images()["gray-real-40x56"]
+    assert wt_orbit_error(tiny_wt, pixels, DenoiseOptions(method="none", sigma=25.0, steps=3, eta=1.0,
+                                                          noise_frame="input")) > 1e-3
+    assert wt_orbit_error(tiny_wt, pixels, DenoiseOptions(method="none", sigma=25.0, steps=2, eta=0.0,
+                                                          noise_frame="input")) <= 1e-5
 
 
 def test_wt_needs_a_weight_tied_network_and_tiles_need_a_frame(tiny_gray, tiny_wt):

@@ -31,6 +31,8 @@ def test_wt_turns_it_to_float_rounding_and_the_ablations_do_not(tiny_gray, tiny_
     assert orbit_error(tiny_wt, noise, SampleOptions(method="wt", steps=4, eta=1.0)) <= 1e-5
     assert orbit_error(tiny_gray, noise, SampleOptions(method="canon", steps=4, eta=1.0, noise_frame="input")) > 1e-3
     assert orbit_error(tiny_gray, noise, SampleOptions(method="none", steps=4)) > 1e-3
+    assert orbit_error(tiny_wt, noise, SampleOptions(method="none", steps=4, eta=1.0)) <= 1e-5
+    assert orbit_error(tiny_wt, noise, SampleOptions(method="none", steps=4, eta=1.0, noise_frame="input")) > 1e-3
 
 
 def test_samples_are_in_range_seeded_and_different(tiny_gray):

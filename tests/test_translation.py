@@ -107,7 +107,7 @@ def test_image_too_large_for_memory_is_refused(tiny_bridge, monkeypatch):
         translate(tiny_bridge, random_image(1, 64, 64), TransferOptions())
 
 
-def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt(tmp_path):
+def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt_and_without_a_frame(tmp_path):
     import torch
 
     from conftest import write_tiny_checkpoint, wt_architecture
@@ -122,12 +122,12 @@ def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt(tmp_path)
     reference = translate(bridge, source, stochastic)
     assert reference.std() > 0.01 and 0.0 < reference.mean() < 1.0
     assert np.abs(translate(bridge, source, TransferOptions(method="wt", steps=3, eta=1.0, seed=1)) - reference).max() > 1e-3
-    for options in (stochastic, TransferOptions(method="none", steps=1)):
+    for options in (stochastic, TransferOptions(method="none", steps=1), TransferOptions(method="none", steps=2)):
         reference = translate(bridge, source, options)
         for g in GROUPS["d4"]:
             np.testing.assert_allclose(translate(bridge, g.apply(source), options), g.apply(reference),
                                        rtol=0, atol=1e-5, err_msg=f"{options.method} {g.label}")
-    noisy_without_frame = TransferOptions(method="none", steps=2)
+    noisy_without_frame = TransferOptions(method="none", steps=2, noise_frame="input")
     reference = translate(bridge, source, noisy_without_frame)
     turned = GROUPS["d4"].elements[1]
     assert np.abs(translate(bridge, turned.apply(source), noisy_without_frame) - turned.apply(reference)).max() > 1e-3
