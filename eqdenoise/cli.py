@@ -51,8 +51,8 @@ MethodOpt = Annotated[Method, typer.Option(
          "to float rounding); none: the network as it is (a plain one is not equivariant).")]
 NoiseFrameOpt = Annotated[NoiseFrame, typer.Option(
     help="Where the sampler's noise is drawn: canonical (SPDM's equivariant noise sequence: turning the input turns "
-         "the noise, for every method, none included) or input (the input's own orientation, an ablation: not equivariant once noise is drawn, "
-         "i.e. with --eta > 0, --strength or a bridge of more than one step).")]
+         "the noise, for every method, none included) or input (the input's own orientation, an ablation: not "
+         "equivariant once noise is drawn, i.e. with --eta > 0, --strength or a bridge of more than one step).")]
 SigmaOpt = Annotated[Optional[str], typer.Option(
     metavar="N|auto", help="Gaussian noise level of the input on the 0–255 scale, in (0, 255], or 'auto' to estimate it. "
          "Default: auto, unless --strength is given.")]
