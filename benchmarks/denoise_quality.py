@@ -176,6 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gray-d4", help="model for the gray sets")
     parser.add_argument("--color-model", default="rgb-d4", help="model for the color set")
+    parser.add_argument("--wt-model", default=None,
+                        help="also a weight-tied gray model on the gray sets, with methods wt (SPDM+WT) and canon")
     parser.add_argument("--sets", nargs="+", default=["Set12"], help="Set12, BSD68, color, color10")
     parser.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50])
     parser.add_argument("--methods", nargs="+", default=["canon", "fa", "none"])
@@ -190,6 +192,8 @@ def main() -> None:
     models = {"gray": resolve_model(args.model, task="denoise")}
     if any(name in COLOR_SETS for name in args.sets):
         models["color"] = resolve_model(args.color_model, task="denoise")
+    if args.wt_model:
+        models["wt"] = resolve_model(args.wt_model, task="denoise")
     rows, estimates, per_image = [], [], []
     for set_name in args.sets:
         named = dict(list(load_named_set(set_name).items())[: args.limit])
@@ -197,6 +201,9 @@ def main() -> None:
         runs = eqdenoise_runs(models["color" if set_name in COLOR_SETS else "gray"], args)
         if set_name in COLOR_SETS:
             runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
+        elif args.wt_model:
+            runs.update({f"eqdenoise {m}, 1 step, {args.wt_model}": EqdenoiseRun(models["wt"], m, 1)
+                         for m in ("wt", "canon")})
         runs.update(peers)
         for sigma in args.sigmas:
             noisies = add_noise(cleans, sigma)

@@ -456,7 +456,10 @@ SETTINGS_OF_OPTIONS = {"width": ("base",), "level": ("mults",), "scale": ("scale
                        "source_window": ("source_range",), "source_unit": ("source_range",),
                        "target_window": ("target_range",), "target_unit": ("target_range",),
                        "source_modality": ("modalities",), "target_modality": ("modalities",)}
-NOT_SETTING_OPTIONS = ("out_path", "minutes", "stop_at", "resume", "state", "override")
+NOT_SETTING_OPTIONS = ("out_path", "minutes", "stop_at", "resume", "state", "override", "overwrite")
+TrainOverwriteOpt = Annotated[bool, typer.Option(
+    help="Start over even if the checkpoint, its state or its log exists (they are replaced). Without it, an existing "
+    "one is an error unless --resume continues its run.")]
 
 
 def _given_settings(ctx: typer.Context, settings) -> dict[str, object]:
@@ -472,7 +475,7 @@ def _given_settings(ctx: typer.Context, settings) -> dict[str, object]:
 
 
 def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int],
-           given: dict[str, object], override: bool) -> None:
+           given: dict[str, object], override: bool, overwrite: bool) -> None:
     """Run a training (resumed from the state's own settings) with a progress bar; report where the checkpoint went."""
     from .train import resume_settings, run_training, state_path
 
@@ -484,6 +487,7 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
             record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
+                                  overwrite=overwrite,
                                   progress=lambda step, total, loss: bar.update(
                                       task, completed=step, description=f"training (loss {loss:.4f})"))
     except EqdenoiseError as exc:
@@ -542,6 +546,7 @@ def train_denoiser_command(
     precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
     override: OverrideOpt = False,
+    overwrite: TrainOverwriteOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
@@ -560,7 +565,7 @@ def train_denoiser_command(
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
                              precision=precision.value, network=network, reg=reg)
-    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
+    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
 
 
 @train_app.command("bridge")
@@ -601,6 +606,7 @@ def train_bridge_command(
     precision: PrecisionOpt = Precision.fp32,
     resume: ResumeOpt = False,
     override: OverrideOpt = False,
+    overwrite: TrainOverwriteOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
@@ -622,7 +628,7 @@ def train_bridge_command(
                              source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
                              init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
                              precision=precision.value, network=network, reg=reg)
-    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override)
+    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
 
 
 def _version(value: bool) -> None:

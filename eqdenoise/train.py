@@ -33,6 +33,7 @@ from .imageio import image_files, read_image
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
+from .train_files import check_training_outputs, log_path, state_path
 from .unet import UNet
 
 ProgressFn = Callable[[int, int, float], None]
@@ -188,11 +189,6 @@ def learning_rate(step: int, settings: TrainSettings) -> float:
     return settings.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def state_path(out: Path) -> Path:
-    """Where the resumable training state of a checkpoint lives."""
-    return out.with_name(out.name.removesuffix(".safetensors") + ".state.safetensors")
-
-
 def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     """Per-sample loss weights (σ / σ_mid)^p, σ clamped to the restoration range, σ_mid its geometric middle.
 
@@ -261,18 +257,21 @@ def _checkpoint_config(settings: TrainSettings, schedule, record: dict) -> dict:
 
 def run_training(settings: TrainSettings, resume: bool = False, minutes: float | None = None,
                    progress: ProgressFn | None = None, pause_at: int | None = None,
-                   state: Path | None = None) -> dict:
+                   state: Path | None = None, overwrite: bool = False) -> dict:
     """Train (or resume) a denoiser or, with ``settings.task == "bridge"``, a bridge; returns the training record.
 
     Checkpoints are written as it goes.
 
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
-    the resumable state goes to ``state`` (default: beside the checkpoint).
+    the resumable state goes to ``state`` (default: beside the checkpoint). An existing checkpoint, state or log is
+    replaced only on ``resume`` or with ``overwrite`` (then the run starts over with a fresh log).
     """
     check_precision(settings.precision)
-    settings = with_init_shape(settings)
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
+    data_folders = [Path(settings.data)] + ([Path(settings.target)] if settings.target else [])
+    check_training_outputs(out, state, data_folders, resume, overwrite)
+    settings = with_init_shape(settings)
     group = get_group(settings.group)
     if settings.task == "bridge":
         schedule = BrownianBridge(beta=settings.beta)
@@ -295,7 +294,9 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     step, seconds = 0, 0.0
     if resume:
         step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
-    log_path = state.with_name(state.name.removesuffix(".state.safetensors").removesuffix(".safetensors") + ".log.jsonl")
+    log = log_path(state)
+    if not resume:
+        log.unlink(missing_ok=True)
     started, running, count, worst = time.time(), 0.0, 0, 0.0
     if step >= settings.steps:
         _save_checkpoint(settings, schedule, network, ema, initial, _record(settings, step, seconds, len(images)))
@@ -324,8 +325,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
             record = _record(settings, step, elapsed, len(images))
             _save_checkpoint(settings, schedule, network, ema, initial, record)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
-            with open(log_path, "a") as log:
-                log.write(json.dumps({"step": step, "loss": running / count, "max_loss": worst, "lr": lr,
+            with open(log, "a") as log_file:
+                log_file.write(json.dumps({"step": step, "loss": running / count, "max_loss": worst, "lr": lr,
                                       "seconds": round(elapsed, 1)}) + "\n")
             running, count, worst = 0.0, 0, 0.0
         if out_of_time:

@@ -106,7 +106,7 @@ def test_train_command_records_scales_and_refuses_bad_ones(folder, tmp_path):
     for bad in ("0", "-0.5"):
         refused = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", bad])
         assert refused.exit_code == 1 and "--scale" in refused.output and "Traceback" not in refused.output
-    too_small = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", "0.5"])
+    too_small = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", "0.5", "--overwrite"])
     assert too_small.exit_code == 1 and "at scale 0.5 is smaller than the 16-pixel" in " ".join(too_small.output.split())
 
 
@@ -125,13 +125,44 @@ def test_train_command(folder, tmp_path):
     assert load_model(out).config["architecture"]["base"] == 4
     state = tmp_path / "elsewhere.state.safetensors"
     result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "3",
-                                      "--batch", "2", "--patch", "16", "--state", str(state)])
+                                      "--batch", "2", "--patch", "16", "--state", str(state), "--overwrite"])
     assert result.exit_code == 0 and state.is_file()
     resumed = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "4",
                                        "--batch", "2", "--patch", "16", "--state", str(state), "--resume", "--override"])
     assert resumed.exit_code == 0 and "after 4 steps" in " ".join(resumed.output.split())
     assert load_model(out).config["training"]["settings"]["extra"]["overrides"] == [
         {"step": 3, "setting": "steps", "saved": 3, "given": 4}]
+
+
+def train_cli(*args: str):
+    return CliRunner().invoke(app, ["train", "denoiser", *args, "--width", "4", "--steps", "1", "--batch", "2",
+                                    "--patch", "16"])
+
+
+def test_train_never_replaces_a_run_or_a_training_image_without_being_told(folder, tmp_path):
+    out = tmp_path / "run.safetensors"
+    assert train_cli(str(folder), "--out", str(out)).exit_code == 0
+    checkpoint, state = out.read_bytes(), state_path(out).read_bytes()
+    again = train_cli(str(folder), "--out", str(out))
+    assert again.exit_code == 1 and "checkpoint exists; use --resume" in " ".join(again.output.split())
+    assert out.read_bytes() == checkpoint and state_path(out).read_bytes() == state
+    assert train_cli(str(folder), "--out", str(out), "--overwrite", "--seed", "5").exit_code == 0
+    assert out.read_bytes() != checkpoint
+    assert len((tmp_path / "run.log.jsonl").read_text().splitlines()) == 1
+    image = next(p for p in folder.iterdir() if p.suffix == ".png")
+    before, listing = image.read_bytes(), sorted(p.name for p in folder.iterdir())
+    for target in (image, folder / "new.safetensors"):
+        into_data = train_cli(str(folder), "--out", str(target), "--overwrite")
+        assert into_data.exit_code == 1 and "would be written into the training data folder" in " ".join(
+            into_data.output.split())
+    assert image.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == listing
+    same = train_cli(str(folder), "--out", str(tmp_path / "a.safetensors"), "--state", str(tmp_path / "a.safetensors"))
+    assert same.exit_code == 1 and "--state names the checkpoint itself" in " ".join(same.output.split())
+    (tmp_path / "folder.safetensors").mkdir()
+    is_folder = train_cli(str(folder), "--out", str(tmp_path / "folder.safetensors"))
+    assert is_folder.exit_code == 1 and "is a folder" in " ".join(is_folder.output.split())
+    for result in (again, into_data, same, is_folder):
+        assert "Traceback" not in result.output
 
 
 def test_init_starts_from_a_checkpoints_weights(folder, tmp_path):
