@@ -54,6 +54,22 @@ def output_paths(items: list[BatchInput], output: Path | None, tag: str) -> list
     return [output / items[0].path.name] if output.is_dir() else [output]
 
 
+def input_clashes(sources: list[Path], targets: list[Path]) -> list[str | None]:
+    """For each target, why it must not be written (it is one of the batch's inputs, under any name), else None."""
+    identities = {_identity(path) for path in sources} - {None}
+    return [f"{target}: is an input of this batch; refusing to overwrite it" if _identity(target) in identities
+            else None for target in targets]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of an existing file, which hard links and symbolic links share; None if there is none."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _beside(item: BatchInput, tag: str) -> Path:
     """The default output: next to the file, or in a sibling of its folder named after the folder."""
     if item.folder is None:

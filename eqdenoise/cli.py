@@ -139,13 +139,21 @@ StepProgress = Callable[[int, int], None]
 
 def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
                process: Callable[[Path, Path, StepProgress], str]) -> None:
-    """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed."""
+    """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed.
+
+    A target that is one of the batch's inputs is refused (that file fails, the others go on).
+    """
+    from .batch import input_clashes
+
     failures = 0
+    clashes = input_clashes(inputs, targets)
     with _progress() as bar:
         files = bar.add_task("files", total=len(inputs))
-        for source, target in zip(inputs, targets, strict=True):
+        for source, target, clash in zip(inputs, targets, clashes, strict=True):
             step_task = bar.add_task(f"  {source.name}", total=None)
             try:
+                if clash:
+                    raise EqdenoiseError(clash)
                 detail = process(source, target,
                                  lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
                 out.print(f"{source} → {target}{detail}")

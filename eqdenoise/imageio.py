@@ -9,6 +9,7 @@ resolution and orientation tags, and lossless compression.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence, PngImagePlugin, UnidentifiedImageError
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_replaceable
 from .errors import EqdenoiseError
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
@@ -175,8 +176,9 @@ def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
 def check_output(source: Path, path: Path, overwrite: bool, source_format: str | None = None) -> None:
     """Refuse an output that is the input, exists without ``overwrite``, has no folder, or names another format."""
     path = Path(path)
-    if path.exists() and path.resolve() == Path(source).resolve():
+    if path.exists() and Path(source).exists() and os.path.samefile(path, source):
         raise EqdenoiseError(f"{path}: refusing to overwrite the input file")
+    check_replaceable(path)
     if path.exists() and not overwrite:
         raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it)")
     if not path.parent.is_dir():

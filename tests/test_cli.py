@@ -55,8 +55,39 @@ def test_outputs_are_not_clobbered_and_inputs_never_overwritten(batch, tiny_gray
     assert again.exit_code == 1 and "output exists" in again.output
     assert runner.invoke(app, ["denoise", a, "--model", str(tiny_gray_path), "--overwrite"]).exit_code == 0
     onto_input = runner.invoke(app, ["denoise", a, "-o", a, "--model", str(tiny_gray_path), "--overwrite"])
-    assert onto_input.exit_code == 1 and "refusing to overwrite the input" in onto_input.output
+    assert onto_input.exit_code == 1 and "refusing to overwrite" in onto_input.output
     assert (batch / "a.png").read_bytes() == before
+
+
+def test_no_input_of_a_batch_is_written_even_when_it_is_another_inputs_output(batch, tiny_gray_path):
+    model = ["--model", str(tiny_gray_path), "--sigma", "20", "--overwrite"]
+    save_png(batch / "a-denoised.png", random_image(1, 12, 20, seed=9))
+    before = (batch / "a-denoised.png").read_bytes()
+    pair = runner.invoke(app, ["denoise", str(batch / "a.png"), str(batch / "a-denoised.png"), *model])
+    assert pair.exit_code == 1 and "a-denoised.png: is an input of this batch" in " ".join(pair.output.split())
+    assert (batch / "a-denoised.png").read_bytes() == before and (batch / "a-denoised-denoised.png").is_file()
+    (batch / "imgs").mkdir()
+    save_png(batch / "imgs" / "x.png", random_image(1, 12, 20, seed=4))
+    assert runner.invoke(app, ["denoise", str(batch / "imgs"), *model]).exit_code == 0
+    written = (batch / "imgs-denoised" / "x.png").read_bytes()
+    folders = runner.invoke(app, ["denoise", str(batch / "imgs"), str(batch / "imgs-denoised"), *model])
+    assert folders.exit_code == 1 and "is an input of this batch" in folders.output
+    assert (batch / "imgs-denoised" / "x.png").read_bytes() == written
+    assert (batch / "imgs-denoised-denoised" / "x.png").is_file()
+    assert "Traceback" not in pair.output + folders.output
+
+
+def test_special_files_are_never_replaced(batch, tiny_gray_path):
+    import os
+    import stat
+
+    fifo = batch / "pipe.png"
+    os.mkfifo(fifo)
+    result = runner.invoke(app, ["denoise", str(batch / "a.png"), "-o", str(fifo), "--model", str(tiny_gray_path),
+                                 "--sigma", "20", "--overwrite"])
+    assert result.exit_code == 1 and "not a regular file" in result.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert not [p for p in batch.iterdir() if p.name.startswith(".")]
 
 
 def test_many_inputs_need_a_folder(batch, tiny_gray_path):
