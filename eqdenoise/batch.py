@@ -32,26 +32,31 @@ def expand_inputs(inputs: list[Path], files_in: Callable[[Path], list[Path]], ki
     return items
 
 
-def output_paths(items: list[BatchInput], output: Path | None, tag: str) -> list[Path]:
+def output_paths(items: list[BatchInput], output: str | Path | None, tag: str) -> list[Path]:
     """Where each result goes.
 
     Without ``-o``: ``NAME-TAG.EXT`` beside a file given by name, and ``FOLDER-TAG/NAME.EXT`` for a file
     found in a given folder (so results never land among the inputs a rerun would pick up). With ``-o``:
-    that file for a single file, else that folder (made if missing).
+    that file for a single file, else that folder (made if missing); a name ending in a slash is always a folder.
     """
     if output is None:
         return [_beside(item, tag) for item in items]
-    if len(items) > 1 or any(item.folder for item in items):
-        _make_folder(output)
-        if not output.is_dir():
-            raise EqdenoiseError(f"{output}: with several inputs or a folder, -o must be a folder (a new one is made "
-                                 f"if its name has no extension)")
-        names = [item.path.name for item in items]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
-        return [output / name for name in names]
-    return [output / items[0].path.name] if output.is_dir() else [output]
+    as_folder = str(output).endswith(("/", os.sep))
+    output = Path(output)
+    if not (as_folder or len(items) > 1 or any(item.folder for item in items)):
+        return [output / items[0].path.name] if output.is_dir() else [output]
+    names = [item.path.name for item in items]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise EqdenoiseError(f"several inputs are named {', '.join(duplicates)}; they would share one output")
+    if output.exists() and not output.is_dir():
+        raise EqdenoiseError(f"{output}: with several inputs or a folder, -o must be a folder (a new one is made "
+                             f"if its name has no extension or ends in /)")
+    if not output.exists() and output.suffix and not as_folder:
+        raise EqdenoiseError(f"{output}: with several inputs or a folder, -o must be a folder (a new one is made "
+                             f"if its name has no extension or ends in /)")
+    _make_folder(output)
+    return [output / name for name in names]
 
 
 def input_clashes(sources: list[Path], targets: list[Path]) -> list[str | None]:
@@ -83,8 +88,8 @@ def _beside(item: BatchInput, tag: str) -> Path:
 
 
 def _make_folder(path: Path) -> None:
-    """Create a missing output folder whose name has no extension; leave anything else to the caller."""
-    if path.exists() or path.suffix:
+    """Create a missing output folder (and its parents)."""
+    if path.exists():
         return
     try:
         path.mkdir(parents=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 T_EMBED_MIN = 1e-3
+BETA_MAX = 100.0
 
 
 @dataclass(frozen=True)
@@ -45,4 +46,7 @@ class BrownianBridge:
         """Rebuild from ``to_config`` output."""
         if config.get("kind") != "brownian-bridge":
             raise ValueError(f"unsupported bridge schedule kind {config.get('kind')!r}")
-        return cls(beta=float(config["beta"]))
+        beta = float(config["beta"])
+        if not 0.0 < beta <= BETA_MAX:
+            raise ValueError(f"bridge beta {beta} is outside (0, {BETA_MAX:g}]")
+        return cls(beta=beta)

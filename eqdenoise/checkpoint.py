@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from .architecture_checks import check_architecture
 from .atomic import atomic_path
 from .bridge_schedule import BrownianBridge
 from .errors import EqdenoiseError
@@ -22,6 +24,7 @@ from .wt_unet import WTUNet
 FORMAT = "eqdenoise-checkpoint"
 FORMAT_VERSION = 1
 CONFIG_KEY = "eqdenoise_config"
+WEIGHT_BOUND = 1e3
 
 
 @dataclass
@@ -159,7 +162,11 @@ def read_config(path: Path) -> dict:
         raise EqdenoiseError(f"{path}: unknown checkpoint task {config['task']!r}")
     if config["prediction"] != PREDICTION[config["task"]]:
         raise EqdenoiseError(f"{path}: unsupported prediction target {config['prediction']!r} for a {config['task']} model")
-    if config["group"] not in GROUPS:
+    try:
+        check_architecture(config["architecture"])
+    except ValueError as exc:
+        raise EqdenoiseError(f"{path}: bad checkpoint config ({exc})") from None
+    if not isinstance(config["group"], str) or config["group"] not in GROUPS:
         raise EqdenoiseError(f"{path}: checkpoint was trained for unknown group {config['group']!r}")
     channels = config["channels"]
     if channels not in (1, 3) or channels != config["architecture"].get("channels"):
@@ -178,16 +185,19 @@ def load_model(path: Path, task: str | None = None) -> Model:
     if task is not None and config["task"] != task:
         raise EqdenoiseError(f"{path}: this is a {config['task']!r} checkpoint, not a {task!r} one")
     try:
-        network = build_network(config["architecture"])
+        with torch.device("meta"):
+            skeleton = build_network(config["architecture"])
         if config["task"] == "bridge":
             schedule = BrownianBridge.from_config(config["schedule"])
             for key in ("source_range", "data_range"):
-                float(config[key]["low"]), float(config[key]["high"])
+                _check_range(key, config[key])
         else:
             schedule = CosineSchedule.from_config(config["schedule"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EqdenoiseError(f"{path}: bad checkpoint config ({_short(exc)})") from None
+    _check_tensor_shapes(path, skeleton)
     try:
+        network = build_network(config["architecture"])
         with safe_open(str(path), framework="pt") as handle:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         network.load_state_dict(tensors, strict=True)
@@ -195,8 +205,38 @@ def load_model(path: Path, task: str | None = None) -> Model:
         raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({_short(exc)})") from None
     if not all(torch.isfinite(t).all() for t in tensors.values()):
         raise EqdenoiseError(f"{path}: checkpoint weights contain NaN or Inf")
+    largest = max((float(t.abs().max()) for t in tensors.values() if t.numel()), default=0.0)
+    if largest > WEIGHT_BOUND:
+        raise EqdenoiseError(f"{path}: checkpoint weights reach {largest:.3g}, where trained weights stay below "
+                             f"{WEIGHT_BOUND:g}; the checkpoint is damaged")
     network.eval()
     return Model(network=network, schedule=schedule, config=config, path=path)
+
+
+def _check_range(key: str, value: object) -> None:
+    """A config range {low, high}: finite numbers with low < high."""
+    low, high = float(value["low"]), float(value["high"])
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{key} {low:g}…{high:g} is not a finite range with low < high")
+
+
+def _check_tensor_shapes(path: Path, skeleton: torch.nn.Module) -> None:
+    """Compare the file's tensor names and shapes with the (unallocated) network before any weight is made or read."""
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({_short(exc)})") from None
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    wrong = sorted(key for key in set(expected) & set(found) if expected[key] != found[key])
+    if missing or extra or wrong:
+        first = (f"{missing[0]} is missing" if missing else f"{extra[0]} is unexpected" if extra
+                 else f"{wrong[0]} is {list(found[wrong[0]])}, the config needs {list(expected[wrong[0]])}")
+        count = len(missing) + len(extra) + len(wrong)
+        raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({first}"
+                             f"{f', and {count - 1} more' if count > 1 else ''})")
 
 
 def _short(exc: Exception) -> str:

@@ -191,7 +191,7 @@ def denoise(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="INPUT", help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float; a TIFF "
                               "stack page by page), or folders: each folder's image files are processed.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (one input) or folder "
                                                    "(any number; made if missing). Default: NAME-denoised.EXT beside "
                                                    "each input file, FOLDER-denoised/NAME.EXT for a folder's "
                                                    "files.")] = None,
@@ -235,7 +235,7 @@ def transfer(
         metavar="INPUT", help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
                               "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range; "
                               "or folders of them (.dcm files and images).")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder "
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (one input) or folder "
                                                    "(any number; made if missing). Default: NAME-TARGET.EXT beside each "
                                                    "input file, e.g. slice-pet.dcm; FOLDER-TARGET/NAME.EXT for a "
                                                    "folder's files.")] = None,

@@ -73,6 +73,7 @@ def read_pages(path: Path) -> list[LoadedImage]:
                     if pixels > MAX_PIXELS:
                         raise EqdenoiseError(f"{path}: {_size(frame, len(frames))} is larger than the "
                                              f"{MAX_PIXELS // 1_000_000} megapixel limit")
+                    _check_depth(frame, path)
                     metadata = _metadata(frame, fmt)
                     frame.load()
                     frames.append((frame.copy(), metadata))
@@ -83,6 +84,17 @@ def read_pages(path: Path) -> list[LoadedImage]:
     except (OSError, SyntaxError, ValueError) as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
     return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
+
+
+def _check_depth(frame: Image.Image, path: Path) -> None:
+    """Refuse 16-bit colour or gray+alpha pages, which Pillow would silently read (and we would write) as 8-bit."""
+    for tile in frame.tile or []:
+        args = tile.args if hasattr(tile, "args") else tile[3]
+        rawmode = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(rawmode, str) and ";16" in rawmode and frame.mode not in _SIXTEEN_BIT_MODES:
+            kind = "colour" if rawmode.startswith(("RGB", "BGR")) else "gray+alpha"
+            raise EqdenoiseError(f"{path}: 16-bit {kind} images are not supported (they would lose their low 8 bits); "
+                                 "save it as 16-bit gray planes or 8-bit")
 
 
 def _size(frame: Image.Image, before: int) -> str:

@@ -109,6 +109,14 @@ def promise(model: Model, method: str, steps: int = 1, noise_frame: str = "canon
     return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
+def check_unit_range(x: torch.Tensor) -> None:
+    """Refuse float values outside [0, 1]: an image's scale would be lost (e.g. 935…3125 in a float TIFF)."""
+    low, high = float(x.min()), float(x.max())
+    if low < 0.0 or high > 1.0:
+        raise EqdenoiseError(f"float pixel values span {low:.6g}…{high:.6g}, outside [0, 1]; denoise takes float "
+                             "images scaled to [0, 1] (scale it first; integer images are scaled by their bit depth)")
+
+
 def available_memory() -> int:
     """Bytes of memory the OS reports as available (MemAvailable on Linux, else physical memory)."""
     try:

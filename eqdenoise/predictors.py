@@ -12,6 +12,7 @@ import torch
 
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
+from .errors import EqdenoiseError
 from .groups import Element, Group
 from .precision import run
 from .samplers import Denoiser, tweedie
@@ -31,9 +32,16 @@ def _network_predictor(model: Model, condition, precision: str) -> NetworkPredic
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
         value = condition(t)
         with torch.no_grad():
-            return torch.cat([run(network, items, value, precision) for items in x.split(1)])
+            return checked_prediction(torch.cat([run(network, items, value, precision) for items in x.split(1)]), model)
 
     return predict
+
+
+def checked_prediction(out: torch.Tensor, model: Model) -> torch.Tensor:
+    """Refuse a network output that is not finite: a damaged checkpoint would otherwise be clipped into an image."""
+    if not torch.isfinite(out).all():
+        raise EqdenoiseError(f"{model.path}: the model produced NaN or infinite values; its checkpoint is damaged")
+    return out
 
 
 def eps_predictor(model: Model, precision: str = "fp32") -> NetworkPredictor:

@@ -15,6 +15,7 @@ from .noise_level import estimate_sigma
 from .pipeline import (
     SamplerOptions,
     check_memory,
+    check_unit_range,
     method_predictor,
     pad_for_method,
     resolve_group,
@@ -61,12 +62,14 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
     options.check()
     group = resolve_group(model, options.group, options.method)
-    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).mul(2.0).sub_(1.0)
+    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
     channels = x.shape[0]
     if channels not in (1, 3):
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
     if not torch.isfinite(x).all():
         raise EqdenoiseError("image contains NaN or infinite values")
+    check_unit_range(x)
+    x = x.mul(2.0).sub_(1.0)
     tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
     batch = _to_model_channels(x, model.channels)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+SIGMA_MAX_RANGE = (1.0, 1e5)
+
 
 @dataclass(frozen=True)
 class CosineSchedule:
@@ -58,4 +60,7 @@ class CosineSchedule:
         """Rebuild from ``to_config`` output."""
         if config.get("kind") != "cosine":
             raise ValueError(f"unsupported schedule kind {config.get('kind')!r}")
-        return cls(sigma_max=float(config["sigma_max"]))
+        sigma_max = float(config["sigma_max"])
+        if not SIGMA_MAX_RANGE[0] <= sigma_max <= SIGMA_MAX_RANGE[1]:
+            raise ValueError(f"schedule sigma_max {sigma_max} is outside [{SIGMA_MAX_RANGE[0]:g}, {SIGMA_MAX_RANGE[1]:g}]")
+        return cls(sigma_max=sigma_max)

@@ -52,3 +52,20 @@ def test_a_folder_input_needs_a_folder_output_and_distinct_names(tmp_path):
     twins = [BatchInput(tmp_path / "s" / "a.png", tmp_path / "s"), BatchInput(tmp_path / "t" / "a.png", tmp_path / "t")]
     with pytest.raises(EqdenoiseError, match="several inputs are named a.png"):
         output_paths(twins, tmp_path / "out", "denoised")
+
+
+def test_an_output_name_ending_in_a_slash_is_a_folder_even_for_one_file(tmp_path):
+    _touch(tmp_path, "a.png")
+    items = expand_inputs([tmp_path / "a.png"], image_files, "image")
+    assert output_paths(items, f"{tmp_path / 'cleaned'}/", "denoised") == [tmp_path / "cleaned" / "a.png"]
+    assert (tmp_path / "cleaned").is_dir()
+    assert output_paths(items, str(tmp_path / "single.png"), "denoised") == [tmp_path / "single.png"]
+
+
+def test_a_refused_folder_output_is_not_created(tmp_path):
+    _touch(tmp_path / "x", "a.png")
+    _touch(tmp_path / "y", "a.png")
+    items = expand_inputs([tmp_path / "x", tmp_path / "y"], image_files, "image")
+    with pytest.raises(EqdenoiseError, match="several inputs are named a.png"):
+        output_paths(items, tmp_path / "out", "denoised")
+    assert not (tmp_path / "out").exists()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from conftest import tiny_architecture, write_tiny_checkpoint
 from eqdenoise.checkpoint import CONFIG_KEY, load_model, read_config
@@ -75,3 +75,64 @@ def test_nan_weights_are_rejected(tmp_path):
 def test_unknown_model_name(tmp_path):
     with pytest.raises(EqdenoiseError, match="no shipped model of that name"):
         resolve_model("gray-d9", task="denoise")
+
+
+HOSTILE_ARCHITECTURES = {
+    "wide": ({"base": 3000}, "base 3000 must be a whole number from 1 to 1024"),
+    "wide-but-allowed": ({"base": 1000}, "do not match its config \\(conv_in.bias is \\[4\\], the config needs \\[1000\\]"),
+    "deep": ({"blocks": 10000}, "blocks 10000 must be a whole number from 1 to 32"),
+    "deep-but-allowed": ({"blocks": 32}, "do not match its config"),
+    "text": ({"base": "8"}, "base '8' must be a whole number"),
+    "fraction": ({"base": 8.5}, "base 8.5 must be a whole number"),
+    "boolean": ({"blocks": True}, "blocks True must be a whole number"),
+    "no-levels": ({"mults": []}, "mults \\[\\] must be a list of 1 to 8"),
+    "mults-text": ({"mults": "124"}, "mults '124' must be a list"),
+    "negative": ({"base": -4}, "base -4 must be a whole number from 1"),
+    "odd-embedding": ({"emb_dim": 127}, "emb_dim 127 must be even"),
+    "huge-embedding": ({"emb_dim": 10**9}, "emb_dim 1000000000 must be a whole number"),
+    "null-name": ({"name": None}, "architecture name None is not a string"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_ARCHITECTURES))
+def test_a_hostile_architecture_is_refused_before_anything_is_built(tmp_path, case):
+    good = write_tiny_checkpoint(tmp_path / "good.safetensors")
+    config = read_config(good)
+    change, message = HOSTILE_ARCHITECTURES[case]
+    config["architecture"] = dict(config["architecture"], **change)
+    path = tmp_path / f"{case}.safetensors"
+    save_file(load_file(good), str(path), metadata={CONFIG_KEY: json.dumps(config)})
+    with pytest.raises(EqdenoiseError, match=message) as info:
+        load_model(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("architecture", [1, 2], "the architecture is not a JSON object"),
+    ("schedule", {"kind": "cosine", "sigma_max": float("nan")}, "sigma_max nan is outside"),
+    ("schedule", {"kind": "cosine", "sigma_max": 1e-9}, "sigma_max 1e-09 is outside"),
+    ("schedule", {"kind": "cosine", "sigma_max": "big"}, "could not convert"),
+    ("schedule", {"kind": "cosine"}, "sigma_max"),
+    ("group", ["d4"], "unknown group"),
+])
+def test_a_hostile_config_field_is_refused_in_one_line(tmp_path, field, value, message):
+    good = write_tiny_checkpoint(tmp_path / "good.safetensors")
+    config = dict(read_config(good), **{field: value})
+    path = tmp_path / "hostile.safetensors"
+    save_file(load_file(good), str(path), metadata={CONFIG_KEY: json.dumps(config)})
+    with pytest.raises(EqdenoiseError, match=message) as info:
+        load_model(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_a_hostile_bridge_schedule_or_range_is_refused(tmp_path):
+    good = write_tiny_checkpoint(tmp_path / "bridge.safetensors", task="bridge")
+    for change, message in [({"schedule": {"kind": "brownian-bridge", "beta": float("inf")}}, "beta inf is outside"),
+                            ({"schedule": {"kind": "brownian-bridge", "beta": 0}}, "beta 0.0 is outside"),
+                            ({"source_range": {"low": 5, "high": 5}}, "source_range 5…5 is not a finite range"),
+                            ({"data_range": {"low": "x", "high": 1}}, "could not convert")]:
+        config = dict(read_config(good), **change)
+        path = tmp_path / "hostile.safetensors"
+        save_file(load_file(good), str(path), metadata={CONFIG_KEY: json.dumps(config)})
+        with pytest.raises(EqdenoiseError, match=message):
+            load_model(path)

@@ -1,5 +1,7 @@
 """Reading and writing every supported kind of file, and clear errors for the rest."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -206,3 +208,36 @@ def test_a_denoised_jpeg_displays_like_its_input(tmp_path, tiny_rgb_path):
     denoise_file(source, target, model=tiny_rgb_path, sigma=10)
     with Image.open(source) as before, Image.open(target) as after:
         assert after.getexif()[274] == 6 and ImageOps.exif_transpose(after).size == ImageOps.exif_transpose(before).size
+
+
+def _png16(path, planes: np.ndarray, color_type: int) -> None:
+    """A 16-bit PNG written by hand (Pillow cannot write 16-bit colour): planes H×W×C, big-endian samples."""
+    import struct
+    import zlib
+
+    height, width = planes.shape[:2]
+    rows = b"".join(b"\x00" + planes[i].astype(">u2").tobytes() for i in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+def test_16bit_colour_and_gray_alpha_are_refused_not_read_as_8bit(tmp_path):
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    planes = rng.integers(0, 65536, size=(6, 9, 4), dtype=np.uint16)
+    _png16(tmp_path / "rgb.png", planes[..., :3], 2)
+    _png16(tmp_path / "la.png", planes[..., :2], 4)
+    _png16(tmp_path / "rgba.png", planes, 6)
+    tifffile.imwrite(tmp_path / "rgb.tif", planes[..., :3])
+    for name, kind in (("rgb.png", "colour"), ("la.png", "gray+alpha"), ("rgba.png", "colour"), ("rgb.tif", "colour")):
+        with pytest.raises(EqdenoiseError, match=re.escape(f"{name}: 16-bit {kind} images are not supported")):
+            read_pages(tmp_path / name)
+    _png16(tmp_path / "gray.png", planes[..., :1], 0)
+    page = read_image(tmp_path / "gray.png")
+    assert page.peak == 65535.0 and np.array_equal(np.rint(page.pixels[0] * 65535), planes[..., 0])

@@ -196,3 +196,36 @@ def test_noise_drawn_in_the_inputs_frame_breaks_equivariance_only_when_noise_is_
 def test_an_unknown_noise_frame_is_refused(tiny_gray):
     with pytest.raises(EqdenoiseError, match="unknown noise frame 'sideways'"):
         restore(tiny_gray, np.zeros((1, 8, 8), np.float32), DenoiseOptions(sigma=10.0, noise_frame="sideways"))
+
+
+def test_float_values_outside_the_unit_range_are_refused_not_clipped(tiny_gray):
+    pixels = np.linspace(935.0, 3125.0, 64, dtype=np.float32).reshape(1, 8, 8)
+    with pytest.raises(EqdenoiseError, match="float pixel values span 935…3125, outside \\[0, 1\\]"):
+        restore(tiny_gray, pixels, DenoiseOptions(sigma=10.0))
+    with pytest.raises(EqdenoiseError, match="outside \\[0, 1\\]"):
+        restore(tiny_gray, pixels - 935.5, DenoiseOptions(sigma=10.0))
+
+
+def test_a_checkpoint_whose_weights_are_huge_or_whose_output_is_not_finite_is_refused(tmp_path):
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from conftest import write_tiny_checkpoint
+    from eqdenoise.checkpoint import load_model
+
+    path = write_tiny_checkpoint(tmp_path / "huge.safetensors")
+    pixels = random_image(1, 16, 16, seed=1)
+    restore(load_model(path), pixels, DenoiseOptions(sigma=25.0))
+    model = load_model(path)
+    tensors = load_file(path)
+    tensors["conv_out.weight"] = tensors["conv_out.weight"] * 1e6
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    save_file(tensors, path, metadata=metadata)
+    with pytest.raises(EqdenoiseError, match="huge.safetensors: checkpoint weights reach [0-9.]+e\\+05, where trained"):
+        load_model(path)
+    with torch.no_grad():
+        model.network.conv_out.weight.fill_(float("inf"))
+    with pytest.raises(EqdenoiseError, match="the model produced NaN or infinite values"):
+        restore(model, pixels, DenoiseOptions(sigma=25.0))
