@@ -109,12 +109,15 @@ def promise(model: Model, method: str, steps: int = 1, noise_frame: str = "canon
     return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
-def check_unit_range(x: torch.Tensor) -> None:
-    """Refuse float values outside [0, 1]: an image's scale would be lost (e.g. 935…3125 in a float TIFF)."""
+def check_unit_range(x: torch.Tensor, noise_std: float) -> None:
+    """Refuse values that no [0, 1] image with noise of this std reaches (beyond 6 std, at least ±1): a float image
+    in another unit (e.g. 935…3125 in a float TIFF) would otherwise be clipped to nonsense without a word."""
+    margin = max(1.0, 6.0 * noise_std)
     low, high = float(x.min()), float(x.max())
-    if low < 0.0 or high > 1.0:
-        raise EqdenoiseError(f"float pixel values span {low:.6g}…{high:.6g}, outside [0, 1]; denoise takes float "
-                             "images scaled to [0, 1] (scale it first; integer images are scaled by their bit depth)")
+    if low < -margin or high > 1.0 + margin:
+        raise EqdenoiseError(f"pixel values span {low:.6g}…{high:.6g}, beyond {-margin:g}…{1 + margin:g} that a [0, 1] "
+                             "image with this noise reaches; denoise takes float images scaled to [0, 1] (scale it "
+                             "first; integer images are scaled by their bit depth)")
 
 
 def available_memory() -> int:

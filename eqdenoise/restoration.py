@@ -68,7 +68,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
         raise EqdenoiseError(f"images must have 1 or 3 colour channels, got {channels}")
     if not torch.isfinite(x).all():
         raise EqdenoiseError("image contains NaN or infinite values")
-    check_unit_range(x)
+    check_unit_range(x, _largest_noise_std(options))
     x = x.mul(2.0).sub_(1.0)
     tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
@@ -83,6 +83,13 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     out = run_method(batch, options.method, group, options.steps, in_frame, progress, options.seed, options.noise_frame)
     out = _from_model_channels(out, channels)
     return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(sigmas))
+
+
+def _largest_noise_std(options: DenoiseOptions) -> float:
+    """The noise std (on [0, 1]) an input may carry: the given σ, any σ up to 255 for ``auto``, none for a strength."""
+    if options.strength is not None:
+        return 0.0
+    return float(options.sigma) / 255.0 if isinstance(options.sigma, (int, float)) else 1.0
 
 
 def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:

@@ -198,12 +198,18 @@ def test_an_unknown_noise_frame_is_refused(tiny_gray):
         restore(tiny_gray, np.zeros((1, 8, 8), np.float32), DenoiseOptions(sigma=10.0, noise_frame="sideways"))
 
 
-def test_float_values_outside_the_unit_range_are_refused_not_clipped(tiny_gray):
+def test_float_values_beyond_what_noise_reaches_are_refused_not_clipped(tiny_gray):
     pixels = np.linspace(935.0, 3125.0, 64, dtype=np.float32).reshape(1, 8, 8)
-    with pytest.raises(EqdenoiseError, match="float pixel values span 935…3125, outside \\[0, 1\\]"):
+    with pytest.raises(EqdenoiseError, match="pixel values span 935…3125, beyond -1…2 that a \\[0, 1\\] image"):
         restore(tiny_gray, pixels, DenoiseOptions(sigma=10.0))
-    with pytest.raises(EqdenoiseError, match="outside \\[0, 1\\]"):
-        restore(tiny_gray, pixels - 935.5, DenoiseOptions(sigma=10.0))
+    with pytest.raises(EqdenoiseError, match="beyond -6…7"):
+        restore(tiny_gray, pixels / 255.0, DenoiseOptions(sigma="auto"))
+    with pytest.raises(EqdenoiseError, match="beyond -1…2"):
+        restore(tiny_gray, pixels / 1000.0, DenoiseOptions(strength=0.3))
+    noisy = random_image(1, 16, 16, seed=3) + np.random.default_rng(0).normal(0, 50 / 255, (1, 16, 16)).astype(np.float32)
+    noisy[0, 0, 0], noisy[0, 0, 1] = -1.1, 2.1
+    restore(tiny_gray, noisy, DenoiseOptions(sigma=50.0))
+    restore(tiny_gray, noisy, DenoiseOptions(sigma="auto"))
 
 
 def test_a_checkpoint_whose_weights_are_huge_or_whose_output_is_not_finite_is_refused(tmp_path):

@@ -11,4 +11,4 @@ eqdenoise train denoiser "$DATA" --out training/gray-d4-wt.safetensors --network
     --width 4 --level 1 --level 2 --level 4 --blocks 2 \
     --scale 1 --scale 0.9 --scale 0.8 --scale 0.7 --patch 64 --batch 16 \
     --lr 5e-4 --warmup 300 --sigma-range 2 80 --restoration-fraction 0.9 --sigma-weight 1 \
-    --teacher models/gray-d4.safetensors --teacher-weight 0.75 --steps 4500 --seed 20 --save-every 250 "$@"
+    --teacher models/gray-d4.safetensors --teacher-weight 0.75 --steps 3000 --seed 20 --save-every 250 "$@"
