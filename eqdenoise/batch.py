@@ -25,7 +25,10 @@ def expand_inputs(inputs: list[Path], files_in: Callable[[Path], list[Path]], ki
         if not given.is_dir():
             items.append(BatchInput(given))
             continue
-        found = [p for p in files_in(given) if not p.name.startswith(".")]
+        try:
+            found = [p for p in files_in(given) if not p.name.startswith(".")]
+        except OSError as exc:
+            raise EqdenoiseError(f"{given}: cannot list this folder ({exc.strerror or exc})") from None
         if not found:
             raise EqdenoiseError(f"{given}: no {kind} files in this folder")
         items.extend(BatchInput(p, given) for p in found)

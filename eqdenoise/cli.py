@@ -189,7 +189,7 @@ def _sigma_detail(sigmas: list[float | None]) -> str:
 @app.command()
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(
-        metavar="INPUT", help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float; a TIFF "
+        metavar="INPUT", readable=False, help="Image files (PNG, JPEG or TIFF; gray or RGB, 8/16-bit or float; a TIFF "
                               "stack page by page), or folders: each folder's image files are processed.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (one input) or folder "
                                                    "(any number; made if missing). Default: NAME-denoised.EXT beside "
@@ -232,7 +232,7 @@ def denoise(
 @app.command()
 def transfer(
     inputs: Annotated[list[Path], typer.Argument(
-        metavar="INPUT", help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
+        metavar="INPUT", readable=False, help="Source images: DICOM slices (needs the dicom extra), float TIFF in the source's "
                               "physical unit, or 8/16-bit PNG/TIFF already windowed as the model's source range; "
                               "or folders of them (.dcm files and images).")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (one input) or folder "
@@ -283,7 +283,7 @@ class Task(str, Enum):
 
 @app.command()
 def verify(
-    image_path: Annotated[Path, typer.Argument(metavar="INPUT", help="The image to check on.")],
+    image_path: Annotated[Path, typer.Argument(metavar="INPUT", readable=False, help="The image to check on.")],
     task: Annotated[Task, typer.Option(help="Pipeline to check: denoise, or transfer (a bridge model).")] = Task.denoise,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name or "
                                                  "checkpoint path. Default: gray-d4 (rgb-d4-fast for colour) for "

@@ -12,6 +12,7 @@ import numpy as np
 from .atomic import atomic_path
 from .errors import EqdenoiseError
 from .imageio import MAX_PIXELS
+from .input_files import check_input_file
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 STORED_MAX = 65535
@@ -55,14 +56,23 @@ def read_dicom(path: Path) -> DicomSlice:
     from pydicom.pixels import apply_modality_lut
 
     path = Path(path)
-    if not path.is_file():
-        raise EqdenoiseError(f"{path}: no such file")
+    check_input_file(path, "DICOM")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dataset = pydicom.dcmread(path)
     except Exception as exc:
         raise EqdenoiseError(f"{path}: not a readable DICOM file ({_first_line(exc)})") from None
+    try:
+        return _slice_of(dataset, path, apply_modality_lut)
+    except (EqdenoiseError, MemoryError):
+        raise
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: malformed DICOM header ({_first_line(exc)})") from None
+
+
+def _slice_of(dataset, path: Path, apply_modality_lut) -> DicomSlice:
+    """The checked slice of a parsed dataset; any malformed header field raises (the caller names the file)."""
     if "PixelData" not in dataset:
         raise EqdenoiseError(f"{path}: DICOM file holds no image")
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
@@ -80,6 +90,8 @@ def read_dicom(path: Path) -> DicomSlice:
         syntax = dataset.file_meta.get("TransferSyntaxUID", "unknown transfer syntax")
         name = getattr(syntax, "name", str(syntax))
         raise EqdenoiseError(f"{path}: cannot decode its pixel data ({name}): {_first_line(exc)}") from None
+    if stored.ndim != 2:
+        raise EqdenoiseError(f"{path}: pixel data has shape {stored.shape}; a single gray slice is 2-D")
     values = np.asarray(apply_modality_lut(stored, dataset), dtype=np.float32)[None]
     if not np.isfinite(values).all():
         raise EqdenoiseError(f"{path}: image contains NaN or infinite values")
@@ -95,7 +107,7 @@ def write_dicom(source: DicomSlice, values: np.ndarray, path: Path, low: float, 
     The header is copied, the series and instance get new UIDs, and pixels are stored as 16-bit
     unsigned values with a rescale that maps 0..65535 onto [low, high].
     """
-    pydicom = _pydicom()
+    _pydicom()
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     dataset = copy.deepcopy(source.dataset)
@@ -103,33 +115,38 @@ def write_dicom(source: DicomSlice, values: np.ndarray, path: Path, low: float, 
     instance = generate_uid()
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.file_meta.MediaStorageSOPInstanceUID = instance
-    dataset.SOPInstanceUID = instance
-    dataset.SeriesInstanceUID = generate_uid()
-    dataset.SeriesNumber = int(dataset.get("SeriesNumber", 0) or 0) + 1000
-    dataset.SeriesDescription = description[:64]
-    dataset.DerivationDescription = description[:1024]
-    dataset.ImageType = ["DERIVED", "SECONDARY"]
-    for keyword in ("SmallestImagePixelValue", "LargestImagePixelValue", "PixelPaddingValue", "VOILUTSequence",
+    fresh = {
+        "SOPInstanceUID": instance, "SeriesInstanceUID": generate_uid(), "SeriesNumber": _series_number(dataset) + 1000,
+        "SeriesDescription": description[:64], "DerivationDescription": description[:1024],
+        "ImageType": ["DERIVED", "SECONDARY"], "Rows": int(values.shape[0]), "Columns": int(values.shape[1]),
+        "SamplesPerPixel": 1, "PhotometricInterpretation": "MONOCHROME2", "BitsAllocated": 16, "BitsStored": 16,
+        "HighBit": 15, "PixelRepresentation": 0, "RescaleSlope": f"{(high - low) / STORED_MAX:.10g}"[:16],
+        "RescaleIntercept": f"{low:.10g}"[:16], "RescaleType": unit[:64], "WindowCenter": f"{(low + high) / 2:.6g}",
+        "WindowWidth": f"{high - low:.6g}", "PixelData": stored.astype("<u2").tobytes(),
+    }
+    for keyword in (*fresh, "SmallestImagePixelValue", "LargestImagePixelValue", "PixelPaddingValue", "VOILUTSequence",
                     "ModalityLUTSequence", "WindowCenterWidthExplanation"):
         if keyword in dataset:
             delattr(dataset, keyword)
-    dataset.Rows, dataset.Columns = int(values.shape[0]), int(values.shape[1])
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit, dataset.PixelRepresentation = 16, 16, 15, 0
-    dataset.RescaleSlope = f"{(high - low) / STORED_MAX:.10g}"[:16]
-    dataset.RescaleIntercept = f"{low:.10g}"[:16]
-    dataset.RescaleType = unit[:64]
-    dataset.WindowCenter = f"{(low + high) / 2:.6g}"
-    dataset.WindowWidth = f"{high - low:.6g}"
-    dataset.PixelData = stored.astype("<u2").tobytes()
+    for keyword, value in fresh.items():
+        setattr(dataset, keyword, value)
     dataset["PixelData"].VR = "OW"
     try:
         with atomic_path(path) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dataset.save_as(tmp, enforce_file_format=True)
-    except (OSError, ValueError, pydicom.errors.InvalidDicomError) as exc:
+    except (EqdenoiseError, MemoryError):
+        raise
+    except Exception as exc:
         raise EqdenoiseError(f"{path}: could not write DICOM output ({_first_line(exc)})") from None
+
+
+def _series_number(dataset) -> int:
+    """The source's series number, or 0 when it is missing or malformed."""
+    try:
+        return int(dataset.get("SeriesNumber", 0) or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def _first_line(exc: Exception) -> str:

@@ -19,6 +19,7 @@ from PIL import Image, ImageSequence, PngImagePlugin, UnidentifiedImageError
 
 from .atomic import atomic_path, check_replaceable
 from .errors import EqdenoiseError
+from .input_files import check_input_file
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
 MAX_PIXELS = 64_000_000
@@ -56,10 +57,7 @@ def read_image(path: Path) -> LoadedImage:
 def read_pages(path: Path) -> list[LoadedImage]:
     """Read every page of a file (one for PNG and JPEG, one or more for a TIFF stack) into [0, 1] float pixels."""
     path = Path(path)
-    if path.is_dir():
-        raise EqdenoiseError(f"{path}: is a folder, not an image file")
-    if not path.is_file():
-        raise EqdenoiseError(f"{path}: no such file")
+    check_input_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -81,6 +79,8 @@ def read_pages(path: Path) -> list[LoadedImage]:
         raise EqdenoiseError(f"{path}: image is too large to process safely") from None
     except UnidentifiedImageError:
         raise EqdenoiseError(f"{path}: not a readable image (unknown or unsupported format)") from None
+    except PermissionError as exc:
+        raise EqdenoiseError(f"{path}: cannot be read ({exc.strerror})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
     return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]

@@ -90,6 +90,23 @@ def test_special_files_are_never_replaced(batch, tiny_gray_path):
     assert not [p for p in batch.iterdir() if p.name.startswith(".")]
 
 
+def test_a_fifo_or_unreadable_input_fails_alone_and_says_why(batch, tiny_gray_path, monkeypatch):
+    import os
+
+    import eqdenoise.input_files
+
+    os.mkfifo(batch / "pipe.png")
+    real_access = os.access
+    monkeypatch.setattr(eqdenoise.input_files.os, "access",
+                        lambda path, mode: not str(path).endswith("b.png") and real_access(path, mode))
+    result = runner.invoke(app, ["denoise", str(batch / "pipe.png"), str(batch / "b.png"), str(batch / "a.png"),
+                                 "-o", str(batch / "out"), "--model", str(tiny_gray_path), "--sigma", "20"])
+    assert result.exit_code == 1, result.output
+    assert f"{batch / 'pipe.png'}: not a regular file (a FIFO, device or socket)" in result.output
+    assert f"{batch / 'b.png'}: cannot be read (permission denied)" in result.output
+    assert sorted(p.name for p in (batch / "out").iterdir()) == ["a.png"]
+
+
 def test_many_inputs_need_a_folder(batch, tiny_gray_path):
     result = runner.invoke(app, ["denoise", str(batch / "a.png"), str(batch / "b.png"), "-o", str(batch / "x.png"),
                                  "--model", str(tiny_gray_path)])
