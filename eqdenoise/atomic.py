@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import EqdenoiseError
+
+STALE_SECONDS = 60.0
 
 
 def check_replaceable(path: Path) -> None:
@@ -20,12 +24,31 @@ def check_replaceable(path: Path) -> None:
         raise EqdenoiseError(f"{path}: not a regular file (a device, FIFO or socket); refusing to replace it")
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of ``path`` left by a killed run (SIGKILL, power loss): untouched for STALE_SECONDS."""
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.[a-z0-9_]{{8}}{re.escape(_temporary_suffix(path))}")
+    now = time.time()
+    try:
+        for entry in os.scandir(path.parent):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False) \
+                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS:
+                Path(entry.path).unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _temporary_suffix(path: Path) -> str:
+    """The suffix of ``path``'s temporaries (its own, so writers that look at the extension still work)."""
+    return path.suffix or ".tmp"
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[str]:
     """Yield a temporary path to write; on success it gets the usual umask permissions and replaces ``path``."""
     path = Path(path)
     check_replaceable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=_temporary_suffix(path), dir=path.parent)
     os.close(fd)
     try:
         yield tmp

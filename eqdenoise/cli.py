@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -650,3 +651,10 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
                                                help="Show the version and exit.")] = False) -> None:
     """Exactly rotation- and mirror-equivariant image restoration with diffusion priors."""
     keep_freed_memory()
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (timeout, kill, systemd, Slurm) unwinds like Ctrl-C: temporary files are removed, exit 143."""
+    _fail("terminated; the file being written was not written, finished ones are kept")
+    raise SystemExit(128 + signum)

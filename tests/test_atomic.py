@@ -2,6 +2,9 @@
 
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -40,4 +43,38 @@ def test_a_failure_without_a_previous_target_leaves_nothing(tmp_path):
     with pytest.raises(KeyboardInterrupt), atomic_path(tmp_path / "new") as tmp:
         assert tmp.endswith(".tmp")
         raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_runs_stale_temporary_is_removed_by_the_next_write_and_nothing_else_is(tmp_path):
+    target = tmp_path / "out.png"
+    stale, fresh = tmp_path / ".out.k2x_9qzp.png", tmp_path / ".out.abcdefgh.png"
+    others = [tmp_path / ".out.b.abcdefgh.png", tmp_path / ".out.abcdefgh.tif", tmp_path / "out.abcdefgh.png",
+              tmp_path / ".out.abcdefghi.png"]
+    for path in (stale, fresh, *others):
+        path.write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    for path in (stale, *others):
+        os.utime(path, (hour_ago, hour_ago))
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(b"new")
+    assert not stale.exists() and fresh.exists() and all(path.exists() for path in others)
+
+
+def test_sigterm_unwinds_like_ctrl_c_and_removes_the_temporary(tmp_path):
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from eqdenoise.atomic import atomic_path\n"
+        "from eqdenoise.cli import _terminated\n"
+        "signal.signal(signal.SIGTERM, _terminated)\n"
+        f"with atomic_path(Path({str(tmp_path / 'out.png')!r})) as tmp:\n"
+        "    Path(tmp).write_bytes(b'half')\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    Path(tmp).write_bytes(b'never')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.startswith("error: terminated") and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
