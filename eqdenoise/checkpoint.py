@@ -123,9 +123,14 @@ def make_config(*, task: str, architecture: dict, group: str, schedule: CosineSc
 
 def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     """Write a safetensors file through a temporary file and a rename, so no half file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
+    except (EqdenoiseError, MemoryError):
+        raise
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: could not be written ({_short(exc)}); the previous file, if any, is kept") from None
 
 
 def save_model(network: UNet, config: dict, path: Path) -> None:

@@ -33,6 +33,7 @@ from .imageio import image_files, read_image
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
+from .train_bounds import check_settings, check_training_values
 from .train_files import check_training_outputs, log_path, state_path
 from .unet import UNet
 
@@ -101,7 +102,7 @@ def load_training_images(folder: Path, channels: int, patch: int,
     files = image_files(folder) if Path(folder).is_dir() else []
     if not files:
         raise EqdenoiseError(f"{folder}: no PNG, JPEG or TIFF images found to train on")
-    images = []
+    images, total = [], 0
     for path in files:
         pixels = read_image(path).pixels
         if channels == 1 and pixels.shape[0] == 3:
@@ -109,6 +110,8 @@ def load_training_images(folder: Path, channels: int, patch: int,
         elif channels == 3 and pixels.shape[0] == 1:
             pixels = np.repeat(pixels, 3, axis=0)
         for scale in scales:
+            total += channels * round(pixels.shape[1] * scale) * round(pixels.shape[2] * scale)
+            check_training_values(total, path, scale)
             copy = rescaled(pixels, scale)
             if min(copy.shape[1:]) < patch:
                 raise EqdenoiseError(f"{path}: {copy.shape[2]}×{copy.shape[1]} at scale {scale:g} is smaller than "
@@ -132,9 +135,11 @@ def load_training_pairs(settings: TrainSettings) -> list[torch.Tensor]:
     if settings.channels != 1:
         raise EqdenoiseError("bridges are trained on gray (single-channel) pairs")
     source_window, target_window = (ValueRange.from_config(r) for r in (settings.source_range, settings.target_range))
-    pairs = []
+    pairs, total = [], 0
     for source_path, target_path in paired_files(Path(settings.data), Path(settings.target)):
         source, target = read_scan(source_path), read_scan(target_path)
+        total += source.values.size + target.values.size
+        check_training_values(total, source_path, 1.0)
         for scan, window, option in ((source, source_window, "--source-window"), (target, target_window, "--target-window")):
             if scan.values.shape[0] != 1:
                 raise EqdenoiseError(f"{scan.path}: bridges are trained on gray images; this one has colour")
@@ -272,6 +277,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     data_folders = [Path(settings.data)] + ([Path(settings.target)] if settings.target else [])
     check_training_outputs(out, state, data_folders, resume, overwrite)
     settings = with_init_shape(settings)
+    check_settings(settings)
     group = get_group(settings.group)
     if settings.task == "bridge":
         schedule = BrownianBridge(beta=settings.beta)
@@ -325,9 +331,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
             record = _record(settings, step, elapsed, len(images))
             _save_checkpoint(settings, schedule, network, ema, initial, record)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
-            with open(log, "a") as log_file:
-                log_file.write(json.dumps({"step": step, "loss": running / count, "max_loss": worst, "lr": lr,
-                                      "seconds": round(elapsed, 1)}) + "\n")
+            _append_log(log, {"step": step, "loss": running / count, "max_loss": worst, "lr": lr,
+                              "seconds": round(elapsed, 1)})
             running, count, worst = 0.0, 0, 0.0
         if out_of_time:
             break
@@ -402,6 +407,15 @@ def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: d
     save_model(export, _checkpoint_config(settings, schedule, record), Path(settings.out))
 
 
+def _append_log(log: Path, entry: dict) -> None:
+    """One JSON line in the loss log; a failed write (a full disk) is one line, the checkpoint already written."""
+    try:
+        with open(log, "a") as log_file:
+            log_file.write(json.dumps(entry) + "\n")
+    except OSError as exc:
+        raise EqdenoiseError(f"{log}: could not append to the training log ({exc.strerror or exc})") from None
+
+
 def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -> dict:
     """The training record stored in the checkpoint config."""
     return {"settings": _settings_record(settings), "steps_done": step,
@@ -435,11 +449,14 @@ def saved_settings(state: Path) -> tuple[TrainSettings, int]:
     """The settings a training state was written with, and its step."""
     meta = _state_meta(state)
     known = {f.name for f in fields(TrainSettings)}
-    stored = {key: value for key, value in meta["settings"].items() if key in known}
-    for key in ("scales", "mults"):
-        if stored.get(key) is not None:
-            stored[key] = tuple(stored[key])
-    return TrainSettings(**stored), int(meta["step"])
+    try:
+        stored = {key: value for key, value in meta["settings"].items() if key in known}
+        for key in ("scales", "mults"):
+            if stored.get(key) is not None:
+                stored[key] = tuple(stored[key])
+        return TrainSettings(**stored), int(meta["step"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EqdenoiseError(f"{state}: training state's settings are incomplete ({type(exc).__name__}: {exc})") from None
 
 
 def resume_settings(state: Path, given: dict[str, object], out: str, override: bool = False) -> TrainSettings:
@@ -489,6 +506,18 @@ def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tup
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:
         raise EqdenoiseError(f"{path}: unreadable training state ({exc})") from None
+    try:
+        return _restore_state(meta, tensors, network, ema, optimizer, generator, settings, path)
+    except EqdenoiseError:
+        raise
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        detail = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise EqdenoiseError(f"{path}: training state is incomplete or does not fit this network "
+                             f"({type(exc).__name__} {detail})") from None
+
+
+def _restore_state(meta: dict, tensors: dict, network, ema, optimizer, generator, settings, path: Path) -> tuple[int, float]:
+    """Put a read state's tensors back into the network, EMA, optimizer and random streams."""
     saved = meta["settings"]
     if saved["mults"] != list(settings.mults) or any(
             saved.get(k, default) != getattr(settings, k)

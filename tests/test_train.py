@@ -467,3 +467,68 @@ def test_the_reg_penalty_vanishes_for_a_weight_tied_network_and_not_for_a_plain_
                 param.normal_(0.0, 1.0 / max(1, param[0].numel()) ** 0.5)
             penalty = float(equivariance_penalty(network(x, sigma), network, x, sigma, element, weights, "fp32"))
         assert (penalty < 1e-10) == vanishes, penalty
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--scale", "1000"], "--scale 1000 must be from 0.05 to 4"),
+    (["--batch", "100000000"], "--batch 100000000 of 16² patches is 25,600,000,000 values a step, over the 4,194,304"),
+    (["--lr", "nan"], "--lr nan is not a finite number"),
+    (["--lr", "inf"], "--lr inf is not a finite number"),
+    (["--lr", "5"], "--lr 5 must be in (0, 1]"),
+    (["--sigma-range", "50", "10"], "--sigma-range two increasing positive levels"),
+    (["--sigma-range", "10", "300"], "--sigma-range 10 300 must have 0 < LOW < HIGH ≤ 255"),
+    (["--patch", "4096"], "--patch 4096 must be from 8 to 2048"),
+    (["--reg", "inf"], "--reg inf is not a finite number"),
+])
+def test_train_bounds_every_size_and_number_before_reading_data(folder, tmp_path, options, message):
+    out = tmp_path / "bounded.safetensors"
+    result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "1",
+                                      "--batch", "2", "--patch", "16", *options])
+    assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output and not out.exists() and not state_path(out).exists()
+
+
+def test_training_data_that_would_not_fit_in_memory_is_refused_by_its_size(folder, tmp_path, monkeypatch):
+    import eqdenoise.train_bounds
+
+    monkeypatch.setattr(eqdenoise.train_bounds, "MAX_TRAINING_VALUES", 2000)
+    with pytest.raises(EqdenoiseError, match="at scale 4 the training images reach [0-9,]+ values, over the 2,000"):
+        load_training_images(folder, 1, 16, (1.0, 4.0))
+
+
+def test_resume_from_a_damaged_state_is_one_line(folder, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path / "run.safetensors"
+    assert train_cli(str(folder), "--out", str(out)).exit_code == 0
+    state = state_path(out)
+    with safe_open(str(state), framework="pt") as handle:
+        metadata = handle.metadata()
+    tensors = load_file(state)
+    for damage, expected in [(lambda t, m: (t, {"eqdenoise_train_state": json.dumps({"step": 1})}), "settings are incomplete"),
+                             (lambda t, m: ({k: v for k, v in t.items() if k != "rng"}, m), "incomplete or does not fit"),
+                             (lambda t, m: ({k: v for k, v in t.items() if not k.startswith("ema.")}, m),
+                              "incomplete or does not fit")]:
+        kept, meta = damage(dict(tensors), dict(metadata))
+        save_file(kept, str(state), metadata=meta)
+        result = train_cli(str(folder), "--out", str(out), "--resume")
+        assert result.exit_code == 1 and expected in " ".join(result.output.split()), result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(folder, tmp_path, monkeypatch):
+    import eqdenoise.checkpoint
+
+    out = tmp_path / "run.safetensors"
+    assert train_cli(str(folder), "--out", str(out)).exit_code == 0
+    before = out.read_bytes()
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(eqdenoise.checkpoint, "save_file", no_space)
+    result = train_cli(str(folder), "--out", str(out), "--overwrite")
+    assert result.exit_code == 1 and "could not be written (" in result.output and "No space left" in result.output
+    assert "Traceback" not in result.output and out.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
