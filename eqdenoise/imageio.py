@@ -23,6 +23,7 @@ from .input_files import check_input_file
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
 MAX_PIXELS = 64_000_000
+MAX_PAGES = 10_000
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 TIFF_TAGS_KEPT = (270, 274, 282, 283, 296, 315, 33432)
 TIFF_LOSSLESS = {"raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"}
@@ -67,6 +68,9 @@ def read_pages(path: Path) -> list[LoadedImage]:
                     raise EqdenoiseError(f"{path}: {fmt or 'unknown'} files are not supported (use PNG, JPEG or TIFF)")
                 frames, pixels = [], 0
                 for frame in ImageSequence.Iterator(image):
+                    if len(frames) == MAX_PAGES:
+                        raise EqdenoiseError(f"{path}: has more than {MAX_PAGES:,} pages; split the stack into "
+                                             "files of fewer pages")
                     pixels += frame.width * frame.height
                     if pixels > MAX_PIXELS:
                         raise EqdenoiseError(f"{path}: {_size(frame, len(frames))} is larger than the "

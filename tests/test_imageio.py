@@ -143,6 +143,16 @@ def test_a_stack_over_the_pixel_limit_is_refused_before_it_is_loaded(tmp_path, m
         read_pages(tmp_path / "stack.tif")
 
 
+def test_a_stack_of_more_pages_than_the_limit_is_refused_while_reading(tmp_path, monkeypatch):
+    pages = [Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)) for _ in range(6)]
+    pages[0].save(tmp_path / "many.tif", save_all=True, append_images=pages[1:])
+    monkeypatch.setattr("eqdenoise.imageio.MAX_PAGES", 5)
+    with pytest.raises(EqdenoiseError, match=r"many.tif: has more than 5 pages; split the stack"):
+        read_pages(tmp_path / "many.tif")
+    monkeypatch.setattr("eqdenoise.imageio.MAX_PAGES", 6)
+    assert len(read_pages(tmp_path / "many.tif")) == 6
+
+
 def _srgb_profile() -> bytes:
     from PIL import ImageCms
 
