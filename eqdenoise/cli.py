@@ -136,17 +136,22 @@ def _progress() -> Progress:
 
 
 StepProgress = Callable[[int, int], None]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")]
+SkipExistingOpt = Annotated[bool, typer.Option(help="Leave outputs that already exist as they are and count them as "
+                                               "skipped: a rerun after an interruption does only the rest.")]
 
 
-def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
+def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
                process: Callable[[Path, Path, StepProgress], str]) -> None:
     """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed.
 
-    A target that is one of the batch's inputs is refused (that file fails, the others go on).
+    A target that is one of the batch's inputs is refused (that file fails, the others go on); with
+    ``skip_existing`` a target that exists is left alone and counted as skipped. A summary ends a batch.
     """
     from .batch import input_clashes
 
-    failures = 0
+    failed: list[Path] = []
+    skipped = 0
     clashes = input_clashes(inputs, targets)
     with _progress() as bar:
         files = bar.add_task("files", total=len(inputs))
@@ -155,21 +160,41 @@ def _run_batch(inputs: list[Path], targets: list[Path], overwrite: bool,
             try:
                 if clash:
                     raise EqdenoiseError(clash)
-                detail = process(source, target,
-                                 lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
-                out.print(f"{source} → {target}{detail}")
+                if skip_existing and target.is_file():
+                    skipped += 1
+                    out.print(f"{source} → {target} skipped (exists)")
+                else:
+                    detail = process(source, target,
+                                     lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
+                    out.print(f"{source} → {target}{detail}")
             except EqdenoiseError as exc:
-                failures += 1
+                failed.append(source)
                 _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
                       else f"{source}: {exc}")
             except MemoryError:
-                failures += 1
+                failed.append(source)
                 _fail(f"{source}: not enough memory to process this image")
             bar.remove_task(step_task)
             bar.advance(files)
-    if failures:
-        _fail(f"{failures} of {len(inputs)} file(s) failed")
+    _summarise(len(inputs), skipped, failed)
+
+
+def _summarise(total: int, skipped: int, failed: list[Path]) -> None:
+    """The closing line of a batch (done, skipped, failed, and which failed); exit 1 if any failed."""
+    if total == 1 and not skipped and not failed:
+        return
+    done = total - skipped - len(failed)
+    line = f"{done} done, {skipped} skipped, {len(failed)} failed"
+    if failed:
+        _fail(f"{line}: {', '.join(str(path) for path in failed)}")
         raise typer.Exit(1)
+    out.print(line)
+
+
+def _check_exclusive(overwrite: bool, skip_existing: bool) -> None:
+    """--overwrite and --skip-existing ask opposite things of an existing output."""
+    if overwrite and skip_existing:
+        raise EqdenoiseError("give either --overwrite or --skip-existing, not both")
 
 
 def _fail(message: str) -> None:
@@ -207,7 +232,8 @@ def denoise(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
-    overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
+    overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
     from .api import denoise_file
@@ -215,6 +241,7 @@ def denoise(
     from .imageio import image_files
 
     try:
+        _check_exclusive(overwrite, skip_existing)
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame)
         chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
@@ -227,7 +254,7 @@ def denoise(
         return _sigma_detail(denoise_file(source, target, model=chosen, overwrite=overwrite, progress=progress,
                                           **options))
 
-    _run_batch([item.path for item in items], targets, overwrite, process)
+    _run_batch([item.path for item in items], targets, skip_existing, process)
 
 
 @app.command()
@@ -253,7 +280,8 @@ def transfer(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
-    overwrite: Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")] = False,
+    overwrite: OverwriteOpt = False,
+    skip_existing: SkipExistingOpt = False,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
     from .api import transfer_file
@@ -261,6 +289,7 @@ def transfer(
     from .scans import scan_files
 
     try:
+        _check_exclusive(overwrite, skip_existing)
         options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame)
         loaded = _checked_model(model, "bridge", options["group"], options["method"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
@@ -274,7 +303,7 @@ def transfer(
         transfer_file(source, target, model=loaded, overwrite=overwrite, progress=progress, **options)
         return ""
 
-    _run_batch([item.path for item in items], targets, overwrite, process)
+    _run_batch([item.path for item in items], targets, skip_existing, process)
 
 
 class Task(str, Enum):

@@ -196,7 +196,7 @@ def check_output(source: Path, path: Path, overwrite: bool, source_format: str |
         raise EqdenoiseError(f"{path}: refusing to overwrite the input file")
     check_replaceable(path)
     if path.exists() and not overwrite:
-        raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it)")
+        raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it, or --skip-existing to keep it)")
     if not path.parent.is_dir():
         raise EqdenoiseError(f"{path}: output folder {path.parent} does not exist")
     named = Image.registered_extensions().get(path.suffix.lower())

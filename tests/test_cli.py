@@ -38,7 +38,8 @@ def test_batch_with_truncated_png_processes_the_rest_and_exits_1(batch, tiny_gra
     assert result.returncode == 1
     assert sorted(p.name for p in (batch / "out").iterdir()) == ["a.png", "b.png"]
     errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len([e for e in errors if "cut.png" in e]) == 1
+    assert len([e for e in errors if "cut.png: image file is damaged" in e]) == 1
+    assert errors[-1] == f"error: 2 done, 0 skipped, 1 failed: {batch / 'cut.png'}"
     assert "damaged or truncated" in result.stderr and "Traceback" not in result.stderr
     out_a = Image.open(batch / "out" / "a.png")
     assert out_a.mode == "L" and out_a.size == (20, 12)
@@ -270,6 +271,27 @@ def test_a_folder_input_goes_to_a_sibling_folder_and_a_rerun_finds_only_the_inpu
     assert sorted(p.name for p in slides.iterdir()) == [".a.png", "a.png", "b.png", "cut.png", "notes.txt"]
     again = runner.invoke(app, args)
     assert again.output.count("output exists") == 2 and "denoised-denoised" not in again.output
+
+
+def test_a_rerun_with_skip_existing_does_only_the_rest_and_exits_0(batch, tiny_gray_path):
+    slides = batch / "slides"
+    slides.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        (slides / name).write_bytes((batch / ("a.png" if name == "c.png" else name)).read_bytes())
+    args = ["denoise", str(slides), "-o", str(batch / "clean"), "--model", str(tiny_gray_path), "--sigma", "20"]
+    assert runner.invoke(app, args).exit_code == 0
+    finished = (batch / "clean" / "a.png").read_bytes()
+    (batch / "clean" / "b.png").unlink()
+    again = runner.invoke(app, [*args, "--skip-existing"])
+    assert again.exit_code == 0, again.output
+    assert "a.png skipped (exists)" in again.output and "1 done, 2 skipped, 0 failed" in again.output
+    assert (batch / "clean" / "a.png").read_bytes() == finished and (batch / "clean" / "b.png").is_file()
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 1 and "or --skip-existing to keep it" in plain.output
+    assert f"0 done, 0 skipped, 3 failed: {slides / 'a.png'}, {slides / 'b.png'}, {slides / 'c.png'}" in " ".join(
+        plain.output.split())
+    both = runner.invoke(app, [*args, "--skip-existing", "--overwrite"])
+    assert both.exit_code == 1 and "give either --overwrite or --skip-existing, not both" in both.output
 
 
 def test_a_folder_with_output_option_and_an_empty_folder(batch, tiny_gray_path):
