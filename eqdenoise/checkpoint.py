@@ -163,6 +163,9 @@ def read_config(path: Path) -> dict:
                if k not in config]
     if missing:
         raise EqdenoiseError(f"{path}: checkpoint config lacks {', '.join(missing)}")
+    for key in ("task", "group", "prediction"):
+        if not isinstance(config[key], str):
+            raise EqdenoiseError(f"{path}: checkpoint config's {key} {config[key]!r} is not a name")
     if config["task"] not in PREDICTION:
         raise EqdenoiseError(f"{path}: unknown checkpoint task {config['task']!r}")
     if config["prediction"] != PREDICTION[config["task"]]:

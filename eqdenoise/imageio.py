@@ -85,6 +85,9 @@ def read_pages(path: Path) -> list[LoadedImage]:
         raise EqdenoiseError(f"{path}: not a readable image (unknown or unsupported format)") from None
     except PermissionError as exc:
         raise EqdenoiseError(f"{path}: cannot be read ({exc.strerror})") from None
+    except MemoryError:
+        raise EqdenoiseError(f"{path}: not enough memory to read this file (a damaged header may claim more data "
+                             "than it holds)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
     return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
