@@ -91,10 +91,10 @@ def _beside(item: BatchInput, tag: str) -> Path:
 
 
 def _make_folder(path: Path) -> None:
-    """Create a missing output folder (and its parents)."""
+    """Create a missing output folder (and its parents); another shard making it at the same time is fine."""
     if path.exists():
         return
     try:
-        path.mkdir(parents=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EqdenoiseError(f"{path}: cannot create the output folder ({exc.strerror})") from None

@@ -137,25 +137,31 @@ def _progress() -> Progress:
 
 StepProgress = Callable[[int, int], None]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")]
+ShardOpt = Annotated[Optional[str], typer.Option(metavar="K/N", help="Process only shard K of N (1-based): file i of "
+                                                "the batch goes to shard i mod N, so N processes (e.g. a Slurm array) "
+                                                "share a batch without overlap. Under torchrun: RANK+1/WORLD_SIZE.")]
 SkipExistingOpt = Annotated[bool, typer.Option(help="Leave outputs that already exist as they are and count them as "
                                                "skipped: a rerun after an interruption does only the rest.")]
 
 
 def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
-               process: Callable[[Path, Path, StepProgress], str]) -> None:
-    """Process each input into its target with a progress bar; one error line per bad file, exit 1 if any failed.
+               process: Callable[[Path, Path, StepProgress], str], shard: tuple[int, int] = (1, 1)) -> None:
+    """Process each input of this shard into its target with a progress bar; one error line per bad file, exit 1
+    if any failed.
 
-    A target that is one of the batch's inputs is refused (that file fails, the others go on); with
-    ``skip_existing`` a target that exists is left alone and counted as skipped. A summary ends a batch.
+    A target that is one of the batch's inputs (in any shard) is refused (that file fails, the others go on);
+    with ``skip_existing`` a target that exists is left alone and counted as skipped. A summary ends a batch.
     """
     from .batch import input_clashes
+    from .shards import shard_indices
 
     failed: list[Path] = []
     skipped = 0
     clashes = input_clashes(inputs, targets)
+    mine = shard_indices(len(inputs), shard)
     with _progress() as bar:
-        files = bar.add_task("files", total=len(inputs))
-        for source, target, clash in zip(inputs, targets, clashes, strict=True):
+        files = bar.add_task("files", total=len(mine))
+        for source, target, clash in ((inputs[i], targets[i], clashes[i]) for i in mine):
             step_task = bar.add_task(f"  {source.name}", total=None)
             try:
                 if clash:
@@ -176,15 +182,15 @@ def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
                 _fail(f"{source}: not enough memory to process this image")
             bar.remove_task(step_task)
             bar.advance(files)
-    _summarise(len(inputs), skipped, failed)
+    _summarise(len(mine), skipped, failed, shard)
 
 
-def _summarise(total: int, skipped: int, failed: list[Path]) -> None:
-    """The closing line of a batch (done, skipped, failed, and which failed); exit 1 if any failed."""
-    if total == 1 and not skipped and not failed:
+def _summarise(total: int, skipped: int, failed: list[Path], shard: tuple[int, int]) -> None:
+    """The closing line of a batch or shard (done, skipped, failed, and which failed); exit 1 if any failed."""
+    if total == 1 and not skipped and not failed and shard[1] == 1:
         return
     done = total - skipped - len(failed)
-    line = f"{done} done, {skipped} skipped, {len(failed)} failed"
+    line = (f"shard {shard[0]}/{shard[1]}: " if shard[1] > 1 else "") + f"{done} done, {skipped} skipped, {len(failed)} failed"
     if failed:
         _fail(f"{line}: {', '.join(str(path) for path in failed)}")
         raise typer.Exit(1)
@@ -234,14 +240,17 @@ def denoise(
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     overwrite: OverwriteOpt = False,
     skip_existing: SkipExistingOpt = False,
+    shard: ShardOpt = None,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
     from .api import denoise_file
     from .batch import expand_inputs, output_paths
     from .imageio import image_files
+    from .shards import resolve_shard
 
     try:
         _check_exclusive(overwrite, skip_existing)
+        shard_of = resolve_shard(shard)
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame)
         chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
@@ -254,7 +263,7 @@ def denoise(
         return _sigma_detail(denoise_file(source, target, model=chosen, overwrite=overwrite, progress=progress,
                                           **options))
 
-    _run_batch([item.path for item in items], targets, skip_existing, process)
+    _run_batch([item.path for item in items], targets, skip_existing, process, shard_of)
 
 
 @app.command()
@@ -282,14 +291,17 @@ def transfer(
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
     overwrite: OverwriteOpt = False,
     skip_existing: SkipExistingOpt = False,
+    shard: ShardOpt = None,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
     from .api import transfer_file
     from .batch import expand_inputs, output_paths
     from .scans import scan_files
+    from .shards import resolve_shard
 
     try:
         _check_exclusive(overwrite, skip_existing)
+        shard_of = resolve_shard(shard)
         options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame)
         loaded = _checked_model(model, "bridge", options["group"], options["method"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
@@ -303,7 +315,7 @@ def transfer(
         transfer_file(source, target, model=loaded, overwrite=overwrite, progress=progress, **options)
         return ""
 
-    _run_batch([item.path for item in items], targets, skip_existing, process)
+    _run_batch([item.path for item in items], targets, skip_existing, process, shard_of)
 
 
 class Task(str, Enum):
