@@ -92,24 +92,24 @@ def image_array(pixels: np.ndarray, peak: float, like: np.ndarray) -> np.ndarray
 
 def denoise_options(*, sigma: float | str | None = None, strength: float | None = None, method: str = "canon",
                     group: str | None = None, steps: int = 1, eta: float = 0.0, seed: int = 0, tile: int | None = None,
-                    precision: str = "fp32", noise_frame: str = "canonical"):
+                    precision: str = "fp32", noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``DenoiseOptions``: σ on the 0–255 scale, "auto" (the default without ``strength``), or a strength."""
     from .restoration import DenoiseOptions
 
     options = DenoiseOptions(sigma=sigma, strength=strength, steps=steps, eta=eta, seed=seed, method=method,
-                             group=group, tile=tile, precision=precision, noise_frame=noise_frame)
+                             group=group, tile=tile, precision=precision, noise_frame=noise_frame, device=device)
     options.check()
     return options
 
 
 def transfer_options(*, method: str = "canon", group: str | None = None, steps: int = DEFAULT_TRANSFER_STEPS,
                      eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32",
-                     noise_frame: str = "canonical"):
+                     noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``TransferOptions``."""
     from .translation import TransferOptions
 
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
-                              precision=precision, noise_frame=noise_frame)
+                              precision=precision, noise_frame=noise_frame, device=device)
     options.check()
     return options
 
@@ -157,12 +157,13 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
 
 
 def sample_options(*, method: str = "canon", group: str | None = None, steps: int = 50, eta: float = 0.0,
-                   seed: int = 0, tile: int | None = None, precision: str = "fp32", noise_frame: str = "canonical"):
+                   seed: int = 0, tile: int | None = None, precision: str = "fp32", noise_frame: str = "canonical",
+                   device: str = "auto"):
     """Checked ``SampleOptions`` (50 DDIM steps by default)."""
     from .sampling import SampleOptions
 
     options = SampleOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
-                            precision=precision, noise_frame=noise_frame)
+                            precision=precision, noise_frame=noise_frame, device=device)
     options.check()
     return options
 
@@ -319,6 +320,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     """
     from functools import partial
 
+    from .devices import device_note
     from .equivariance_check import check_equivariance
     from .pipeline import promise, resolve_group
     from .translation import translate
@@ -340,6 +342,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
         raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
     group = resolve_group(loaded, checked.group, checked.method)
     fraction, reason = promise(loaded, checked.method, checked.steps, checked.noise_frame)
+    reason += device_note(checked.device)
     if tolerance is None:
         tolerance = fraction * peak
     else:

@@ -35,13 +35,14 @@ class Model:
     schedule: CosineSchedule | BrownianBridge
     config: dict
     path: Path
-    _inference: UNet | None = field(default=None, init=False, repr=False, compare=False)
+    _inference: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def inference_network(self) -> UNet:
-        """The network laid out for inference (channels-last), prepared once and reused by every call."""
-        if self._inference is None:
-            self._inference = for_inference(self.network)
-        return self._inference
+    def inference_network(self, device: torch.device | str = "cpu") -> UNet:
+        """The network laid out for inference (channels-last) on ``device``, prepared once per device and reused."""
+        device = torch.device(device)
+        if device not in self._inference:
+            self._inference[device] = for_inference(self.network).to(device)
+        return self._inference[device]
 
     @property
     def channels(self) -> int:

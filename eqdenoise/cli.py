@@ -17,7 +17,7 @@ from rich.console import Console
 from . import __version__
 from .allocator import keep_freed_memory
 from .errors import EqdenoiseError
-from .names import DEFAULT_TRANSFER_STEPS, GROUP_NAMES, METHODS, NOISE_FRAMES, PRECISIONS
+from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, METHODS, NOISE_FRAMES, PRECISIONS
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -35,6 +35,7 @@ Method = Enum("Method", {name: name for name in METHODS}, type=str)
 NoiseFrame = Enum("NoiseFrame", {name: name for name in NOISE_FRAMES}, type=str)
 GroupName = Enum("GroupName", {name: name for name in GROUP_NAMES}, type=str)
 Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)
+Device = Enum("Device", {name: name for name in DEVICES}, type=str)
 
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') "
@@ -73,10 +74,15 @@ RunPrecisionOpt = Annotated[Precision, typer.Option(
     "times slower elsewhere (a warning says so), within a few thousandths of a dB; canon and fa stay exactly "
     "equivariant.")]
 
+DeviceOpt = Annotated[Device, typer.Option(
+    help="Where the network runs: auto (a CUDA GPU, else Apple MPS, else the CPU), cpu, cuda or mps. Frames and "
+    "sampler arithmetic stay on the CPU, so canon is bit-exact on any device.")]
+
 
 def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
              method: Method, group: Optional[GroupName], tile: Optional[int],
-             precision: Precision = Precision.fp32, noise_frame: NoiseFrame = NoiseFrame.canonical) -> dict:
+             precision: Precision = Precision.fp32, noise_frame: NoiseFrame = NoiseFrame.canonical,
+             device: Device = Device.auto) -> dict:
     """Parse CLI values into the API's checked denoise options (a keyword dict)."""
     from .api import denoise_options
 
@@ -89,7 +95,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
             raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = dict(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
                    group=group.value if group else None, tile=tile, precision=precision.value,
-                   noise_frame=noise_frame.value)
+                   noise_frame=noise_frame.value, device=device.value)
     denoise_options(**options)
     _warn_if_slow(precision.value)
     return options
@@ -97,12 +103,12 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
 
 def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
                       tile: Optional[int], precision: Precision = Precision.fp32,
-                      noise_frame: NoiseFrame = NoiseFrame.canonical) -> dict:
+                      noise_frame: NoiseFrame = NoiseFrame.canonical, device: Device = Device.auto) -> dict:
     """Parse CLI values into the API's checked transfer options (a keyword dict)."""
     from .api import transfer_options
 
     options = dict(steps=steps, eta=eta, seed=seed, method=method.value, group=group.value if group else None,
-                   tile=tile, precision=precision.value, noise_frame=noise_frame.value)
+                   tile=tile, precision=precision.value, noise_frame=noise_frame.value, device=device.value)
     transfer_options(**options)
     _warn_if_slow(precision.value)
     return options
@@ -238,6 +244,7 @@ def denoise(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
+    device: DeviceOpt = Device.auto,
     overwrite: OverwriteOpt = False,
     skip_existing: SkipExistingOpt = False,
     shard: ShardOpt = None,
@@ -251,7 +258,7 @@ def denoise(
     try:
         _check_exclusive(overwrite, skip_existing)
         shard_of = resolve_shard(shard)
-        options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame)
+        options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame, device)
         chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
         targets = output_paths(items, output, "denoised")
@@ -289,6 +296,7 @@ def transfer(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
+    device: DeviceOpt = Device.auto,
     overwrite: OverwriteOpt = False,
     skip_existing: SkipExistingOpt = False,
     shard: ShardOpt = None,
@@ -302,7 +310,7 @@ def transfer(
     try:
         _check_exclusive(overwrite, skip_existing)
         shard_of = resolve_shard(shard)
-        options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame)
+        options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame, device)
         loaded = _checked_model(model, "bridge", options["group"], options["method"])
         target_name = str(loaded.config["modalities"].get("target", "target"))
         items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
@@ -341,6 +349,7 @@ def verify(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
+    device: DeviceOpt = Device.auto,
     tolerance: Annotated[Optional[float], typer.Option(
         min=0.0, help="Largest allowed |f(g·x) − g·f(x)| in the image's pixel levels (e.g. 0–255 for 8-bit). Default: "
         "what the method promises: 0 (bit-exact) for canon and fa, float rounding (10⁻⁵ of the range per "
@@ -354,12 +363,13 @@ def verify(
 
     try:
         if task is Task.denoise:
-            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision, noise_frame)
+            options = _options(sigma, strength, steps or 1, eta, seed, method, group, tile, precision, noise_frame,
+                               device)
         else:
             if sigma is not None or strength is not None:
                 raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
             options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision,
-                                        noise_frame)
+                                        noise_frame, device)
         with _progress() as bar:
             bar_task = bar.add_task("orientations", total=None)
             report = verify_image(image_path, task=task.value, model=model, tolerance=tolerance,
@@ -412,6 +422,7 @@ def sample(
     tile: TileOpt = None,
     precision: RunPrecisionOpt = Precision.fp32,
     noise_frame: NoiseFrameOpt = NoiseFrame.canonical,
+    device: DeviceOpt = Device.auto,
     overwrite: Annotated[bool, typer.Option(help="Replace samples that already exist.")] = False,
 ) -> None:
     """Draw unconditional samples from a denoiser prior; turning the initial noise turns the sample."""
@@ -419,7 +430,7 @@ def sample(
 
     try:
         options = dict(method=method.value, group=group.value if group else None, steps=steps, eta=eta, seed=seed,
-                       tile=tile, precision=precision.value, noise_frame=noise_frame.value)
+                       tile=tile, precision=precision.value, noise_frame=noise_frame.value, device=device.value)
         _warn_if_slow(precision.value)
         with _progress() as bar:
             task = bar.add_task("samples", total=n * steps)

@@ -4,4 +4,5 @@ METHODS = ("canon", "fa", "wt", "none")
 NOISE_FRAMES = ("canonical", "input")
 GROUP_NAMES = ("trivial", "flip", "c4", "d4")
 PRECISIONS = ("fp32", "bf16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_TRANSFER_STEPS = 1

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model, network_width
+from .devices import resolve_device
 from .errors import EqdenoiseError
 from .groups import IDENTITY, Element, Group, get_group
 from .names import METHODS, NOISE_FRAMES
@@ -33,7 +34,7 @@ AUTO_TILE, AUTO_TILE_ABOVE = 512, 1024 * 1024
 @dataclass(frozen=True)
 class SamplerOptions:
     """What every task's sampler takes: steps, η, seed, frame method, group (default: the model's), tile, precision,
-    and the frame the noise is drawn in (``input`` is the ablation that breaks equivariance under noise)."""
+    the network's device, and the frame the noise is drawn in (``input``, the ablation, breaks equivariance)."""
 
     steps: int = 1
     eta: float = 0.0
@@ -43,11 +44,13 @@ class SamplerOptions:
     tile: int | None = None
     precision: str = "fp32"
     noise_frame: str = "canonical"
+    device: str = "auto"
 
     def check(self) -> None:
-        """Reject values outside their ranges."""
+        """Reject values outside their ranges, and a device this machine does not have."""
         check_sampler_options(self.method, self.steps, self.eta, self.tile)
         check_precision(self.precision)
+        resolve_device(self.device)
         if self.noise_frame not in NOISE_FRAMES:
             raise EqdenoiseError(f"unknown noise frame {self.noise_frame!r}; choose one of {', '.join(NOISE_FRAMES)}")
 

@@ -62,5 +62,5 @@ def run(network: nn.Module, x: torch.Tensor, condition: torch.Tensor, precision:
         x = x.contiguous(memory_format=torch.channels_last)
     if precision != "bf16":
         return network(x, condition).contiguous()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16):
         return network(x, condition).float().contiguous()

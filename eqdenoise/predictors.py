@@ -12,6 +12,7 @@ import torch
 
 from .bridge_schedule import BrownianBridge
 from .checkpoint import Model
+from .devices import resolve_device
 from .errors import EqdenoiseError
 from .groups import Element, Group
 from .precision import run
@@ -21,18 +22,20 @@ TILE_OVERLAP = 48
 NetworkPredictor = Callable[[torch.Tensor, float], torch.Tensor]
 
 
-def _network_predictor(model: Model, condition, precision: str) -> NetworkPredictor:
+def _network_predictor(model: Model, condition, precision: str, device: str) -> NetworkPredictor:
     """The checkpoint's network at the condition ``condition(t)`` sees, one batch item per pass.
 
     Batched passes measured slower per image on CPU (fa at 256²: 4 copies per pass ran at a third of the
     single-copy rate; docs/benchmarks.md), and one item at a time bounds memory.
     """
-    network = model.inference_network()
+    where = resolve_device(device)
+    network = model.inference_network(where)
 
     def predict(x: torch.Tensor, t: float) -> torch.Tensor:
-        value = condition(t)
+        value = condition(t).to(where)
         with torch.no_grad():
-            return checked_prediction(torch.cat([run(network, items, value, precision) for items in x.split(1)]), model)
+            out = [run(network, items.to(where), value, precision).cpu() for items in x.split(1)]
+        return checked_prediction(torch.cat(out), model)
 
     return predict
 
@@ -44,16 +47,16 @@ def checked_prediction(out: torch.Tensor, model: Model) -> torch.Tensor:
     return out
 
 
-def eps_predictor(model: Model, precision: str = "fp32") -> NetworkPredictor:
+def eps_predictor(model: Model, precision: str = "fp32", device: str = "cpu") -> NetworkPredictor:
     """ε prediction of a denoiser at schedule time t (the network is conditioned on σ_t)."""
     return _network_predictor(model, lambda t: torch.tensor([model.schedule.sigma(t)], dtype=torch.float32),
-                              precision)
+                              precision, device)
 
 
-def x0_predictor(model: Model, precision: str = "fp32") -> NetworkPredictor:
+def x0_predictor(model: Model, precision: str = "fp32", device: str = "cpu") -> NetworkPredictor:
     """x0 prediction of a bridge network from the stacked (state, source) at bridge time t."""
     return _network_predictor(model, lambda t: BrownianBridge.condition(torch.tensor([t], dtype=torch.float32)),
-                              precision)
+                              precision, device)
 
 
 def frame_averaged(predict: NetworkPredictor, group: Group) -> NetworkPredictor:

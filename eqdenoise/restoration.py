@@ -129,7 +129,8 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise(tuple(padded.shape))
     else:
         state = schedule.alpha(t_start) * padded
-    predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile, element)
+    network = eps_predictor(model, options.precision, options.device)
+    predict = method_predictor(network, model, options.method, group, tile, element)
     result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
                          noise, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

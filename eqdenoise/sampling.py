@@ -57,7 +57,7 @@ def sample(model: Model, noise: np.ndarray, options: SampleOptions, progress: Pr
     check_memory(model, *z.shape[-2:], channels=model.channels, tile=tile)
 
     def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
-        predict = method_predictor(eps_predictor(model, options.precision), model, options.method, group, tile,
+        predict = method_predictor(eps_predictor(model, options.precision, options.device), model, options.method, group, tile,
                                    element)
         return ddim_sample(eps_denoiser(predict, model.schedule), model.schedule, canonical, 1.0, options.steps,
                            options.eta, noise, on_step)

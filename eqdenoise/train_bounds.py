@@ -20,8 +20,8 @@ def check_settings(settings) -> None:
         value = getattr(settings, item.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise EqdenoiseError(f"--{item.name.replace('_', '-')} {value} is not a finite number")
-    if not 0.0 < settings.lr <= 1.0:
-        raise EqdenoiseError(f"--lr {settings.lr:g} must be in (0, 1]")
+    if not 0.0 <= settings.lr <= 1.0:
+        raise EqdenoiseError(f"--lr {settings.lr:g} must be in [0, 1]")
     if not 0.0 < settings.sigma_min_255 < settings.sigma_max_255 <= 255.0:
         raise EqdenoiseError(f"--sigma-range {settings.sigma_min_255:g} {settings.sigma_max_255:g} must have "
                              "0 < LOW < HIGH ≤ 255")

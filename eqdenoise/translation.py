@@ -63,7 +63,8 @@ def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions
                          on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
     padded, (h, w) = pad_for_method(y, model, options.method)
-    predict = method_predictor(x0_predictor(model, options.precision), model, options.method, group, tile, element)
+    network = x0_predictor(model, options.precision, options.device)
+    predict = method_predictor(network, model, options.method, group, tile, element)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, noise, on_step)
     return result[..., :h, :w].contiguous()

@@ -474,7 +474,7 @@ def test_the_reg_penalty_vanishes_for_a_weight_tied_network_and_not_for_a_plain_
     (["--batch", "100000000"], "--batch 100000000 of 16² patches is 25,600,000,000 values a step, over the 4,194,304"),
     (["--lr", "nan"], "--lr nan is not a finite number"),
     (["--lr", "inf"], "--lr inf is not a finite number"),
-    (["--lr", "5"], "--lr 5 must be in (0, 1]"),
+    (["--lr", "5"], "--lr 5 must be in [0, 1]"),
     (["--sigma-range", "50", "10"], "--sigma-range two increasing positive levels"),
     (["--sigma-range", "10", "300"], "--sigma-range 10 300 must have 0 < LOW < HIGH ≤ 255"),
     (["--patch", "4096"], "--patch 4096 must be from 8 to 2048"),
