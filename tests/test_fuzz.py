@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 WORK = Path(tempfile.mkdtemp(prefix="eqdenoise-fuzz-"))
 runner = CliRunner()
+TRIED: Counter = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_inputs_tried():
+    """After the module, write the number of inputs tried per target where FUZZ_REPORT names (benchmarks/fuzz.sh)."""
+    yield
+    if os.environ.get("FUZZ_REPORT"):
+        Path(os.environ["FUZZ_REPORT"]).write_text(json.dumps(dict(sorted(TRIED.items())), indent=1))
 
 
 def _image_bytes(fmt: str, mode: str, **save) -> bytes:
@@ -86,6 +96,7 @@ def test_mutated_images_are_read_or_refused_in_one_line(seed):
 
     @given(mutations(len(data)))
     def check(change):
+        TRIED[f"image {seed}"] += 1
         path = WORK / f"mutated-{seed}.{ 'jpg' if seed == 'jpeg' else seed.split('-')[0]}"
         path.write_bytes(mutate(data, change))
         expect_result_or_one_line(read_pages, path)
@@ -98,6 +109,7 @@ def test_mutated_dicom_is_read_or_refused_in_one_line():
 
     @given(mutations(len(data)))
     def check(change):
+        TRIED["dicom"] += 1
         path = WORK / "mutated.dcm"
         path.write_bytes(mutate(data, change))
         expect_result_or_one_line(read_dicom, path)
@@ -116,6 +128,7 @@ def test_mutated_checkpoint_bytes_are_loaded_or_refused_in_one_line(seed_checkpo
 
     @given(mutations(header + 64))
     def check(change):
+        TRIED["checkpoint bytes"] += 1
         path = WORK / "mutated.safetensors"
         path.write_bytes(mutate(data[: header + 64], change) + data[header + 64:])
         expect_result_or_one_line(load_model, path)
@@ -138,6 +151,7 @@ def test_hostile_configs_are_loaded_or_refused_in_one_line(seed_checkpoint):
     @given(st.dictionaries(ARCHITECTURE_KEYS, JSON_VALUES, max_size=3), st.dictionaries(CONFIG_KEYS, JSON_VALUES,
                                                                                           max_size=2))
     def check(architecture_change, config_change):
+        TRIED["checkpoint config"] += 1
         hostile = {**config, "architecture": {**config["architecture"], **architecture_change}, **config_change}
         path = WORK / "hostile.safetensors"
         save_file(tensors, str(path), metadata={CONFIG_KEY: json.dumps(hostile)})
@@ -149,7 +163,7 @@ def test_hostile_configs_are_loaded_or_refused_in_one_line(seed_checkpoint):
 OPTION_VALUES = st.one_of(st.sampled_from(["0", "-1", "1e9", "nan", "inf", "-inf", "", "auto", "0.5", "255", "1000",
                                            "3", "x", "--", "1e-300"]), st.text(max_size=6))
 DENOISE_OPTIONS = st.sampled_from(["--sigma", "--strength", "--steps", "--eta", "--seed", "--tile", "--method",
-                                   "--group", "--precision", "--noise-frame", "-o"])
+                                   "--group", "--precision", "--noise-frame", "-o", "--device", "--shard"])
 
 
 def test_random_option_values_exit_0_1_or_2_without_a_traceback(tmp_path_factory, seed_checkpoint):
@@ -160,6 +174,7 @@ def test_random_option_values_exit_0_1_or_2_without_a_traceback(tmp_path_factory
 
     @given(st.lists(st.tuples(DENOISE_OPTIONS, OPTION_VALUES), max_size=3))
     def check(options):
+        TRIED["denoise options"] += 1
         outputs = WORK / "outputs"
         shutil.rmtree(outputs, ignore_errors=True)
         outputs.mkdir()
