@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -554,7 +555,8 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
     except EqdenoiseError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
-    out.print(f"wrote {settings.out} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+    if os.environ.get("RANK", "0") == "0":
+        out.print(f"wrote {settings.out} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
 
 
 @train_app.command("denoiser")

@@ -26,6 +26,7 @@ from safetensors import safe_open
 from . import __version__
 from .bridge_schedule import BrownianBridge
 from .checkpoint import WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
+from .distributed import any_rank, data_parallel, is_writer, mean_over_ranks, my_rows, process_group, rank_and_world
 from .errors import EqdenoiseError
 from .groups import get_group
 from .grow import can_grow, grown_weights
@@ -205,13 +206,14 @@ def sigma_weights(sigma: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
 
 
 def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, generator: torch.Generator,
-          teacher=None, ema=None, elements=()) -> torch.Tensor:
+          teacher=None, ema=None, elements=(), rows: slice = slice(None)) -> torch.Tensor:
     """ε-prediction MSE weighted by ``sigma_weights`` for denoisers; x0-prediction MSE on the bridge marginal.
 
     With a ``teacher`` network the denoiser's target is (1 − w)·ε + w·ε_teacher(x_t), w = ``teacher_weight``:
     the same loss as w·|ε̂ − ε_teacher|² + (1 − w)·|ε̂ − ε|² up to a constant (distillation). The teacher runs
     in the training precision (bf16 rounds its ε by about 2⁻⁸, far below the loss). With ``settings.reg`` = λ
-    > 0, λ·``equivariance_penalty`` against the ``ema`` network is added (SPDM+Reg, eq. 15–17).
+    > 0, λ·``equivariance_penalty`` against the ``ema`` network is added (SPDM+Reg, eq. 15–17). Every random
+    draw is made for the whole batch; the network sees only ``rows`` (one process's share under torchrun).
     """
     if settings.task == "bridge":
         y, x0 = batch[:, :settings.channels], batch[:, settings.channels:]
@@ -219,21 +221,21 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         t = torch.ones(n) if settings.regression else torch.rand(n, generator=generator)
         eps = torch.randn(x0.shape, generator=generator)
         x_t = schedule.marginal(x0, y, t, eps)
-        inputs, condition = torch.cat([x_t, y], dim=1), schedule.condition(t)
+        inputs, condition, x0 = torch.cat([x_t, y], dim=1)[rows], schedule.condition(t)[rows], x0[rows]
         predicted = run(network, inputs, condition, settings.precision, training_layout(settings.precision))
         loss = torch.mean((predicted - x0) ** 2)
-        weights = torch.ones(n)
+        weights = torch.ones(n)[rows]
     else:
         sigma = sample_sigma(settings, schedule, generator)
         eps = torch.randn(batch.shape, generator=generator)
-        inputs, condition = schedule.add_noise(batch, eps, sigma), sigma
+        inputs, condition = schedule.add_noise(batch, eps, sigma)[rows], sigma[rows]
         predicted = run(network, inputs, condition, settings.precision, training_layout(settings.precision))
-        target = eps
+        target = eps[rows]
         if teacher is not None:
             with torch.no_grad():
                 guess = run(teacher, inputs, condition, settings.precision)
             target = torch.lerp(eps, guess, settings.teacher_weight)
-        weights = sigma_weights(sigma, settings)
+        weights = sigma_weights(sigma[rows], settings)
         loss = torch.mean(weights * torch.mean((predicted - target) ** 2, dim=(1, 2, 3)))
     if settings.reg > 0.0 and ema is not None:
         element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
@@ -270,7 +272,17 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     ``minutes`` or ``pause_at`` (a step count) end this run early after saving, to be resumed later;
     the resumable state goes to ``state`` (default: beside the checkpoint). An existing checkpoint, state or log is
     replaced only on ``resume`` or with ``overwrite`` (then the run starts over with a fresh log).
+
+    Under ``torchrun`` the processes share each step's batch (``--batch`` is the whole step's) and only rank 0
+    writes; see ``distributed.py``.
     """
+    with process_group():
+        return _train(settings, resume, minutes, progress if is_writer() else None, pause_at, state, overwrite)
+
+
+def _train(settings: TrainSettings, resume: bool, minutes: float | None, progress: ProgressFn | None,
+           pause_at: int | None, state: Path | None, overwrite: bool) -> dict:
+    """``run_training`` inside the process group (if any)."""
     check_precision(settings.precision)
     out = Path(settings.out)
     state = Path(state) if state else state_path(out)
@@ -278,6 +290,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     check_training_outputs(out, state, data_folders, resume, overwrite)
     settings = with_init_shape(settings)
     check_settings(settings)
+    rows = my_rows(settings.batch)
     group = get_group(settings.group)
     if settings.task == "bridge":
         schedule = BrownianBridge(beta=settings.beta)
@@ -300,11 +313,12 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     step, seconds = 0, 0.0
     if resume:
         step, seconds = _load_state(state, network, ema, optimizer, generator, settings)
+    model = data_parallel(network)
     log = log_path(state)
-    if not resume:
+    if not resume and is_writer():
         log.unlink(missing_ok=True)
     started, running, count, worst = time.time(), 0.0, 0, 0.0
-    if step >= settings.steps:
+    if step >= settings.steps and is_writer():
         _save_checkpoint(settings, schedule, network, ema, initial, _record(settings, step, seconds, len(images)))
     network.train()
     while step < settings.steps:
@@ -312,7 +326,7 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr
         batch = sample_batch(images, settings, group.elements, generator)
-        loss = _loss(settings, network, batch, schedule, generator, teacher, ema, group.elements)
+        loss = _loss(settings, model, batch, schedule, generator, teacher, ema, group.elements, rows)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -321,13 +335,13 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
             for e, p in zip(ema.parameters(), network.parameters(), strict=True):
                 e.lerp_(p, 1 - settings.ema)
         step += 1
-        loss_value = loss.item()
+        loss_value = mean_over_ranks(loss.item())
         running, count, worst = running + loss_value, count + 1, max(worst, loss_value)
         if progress:
             progress(step, settings.steps, loss_value)
         elapsed = seconds + time.time() - started
-        out_of_time = (minutes is not None and time.time() - started > 60 * minutes) or step == pause_at
-        if step % settings.save_every == 0 or step == settings.steps or out_of_time:
+        out_of_time = any_rank(minutes is not None and time.time() - started > 60 * minutes) or step == pause_at
+        if (step % settings.save_every == 0 or step == settings.steps or out_of_time) and is_writer():
             record = _record(settings, step, elapsed, len(images))
             _save_checkpoint(settings, schedule, network, ema, initial, record)
             _save_state(state, network, ema, optimizer, generator, step, elapsed, settings)
@@ -421,7 +435,7 @@ def _record(settings: TrainSettings, step: int, seconds: float, n_images: int) -
     return {"settings": _settings_record(settings), "steps_done": step,
             "wall_seconds": round(seconds, 1), "images": n_images, "eqdenoise": __version__,
             "torch": torch.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "processes": rank_and_world()[1]}
 
 
 def _settings_record(settings: TrainSettings) -> dict:
