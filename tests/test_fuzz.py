@@ -7,6 +7,7 @@ The CI profile tries a few dozen inputs per target; ``HYPOTHESIS_PROFILE=long`` 
 import io
 import json
 import os
+import resource
 import shutil
 import tempfile
 from collections import Counter
@@ -38,8 +39,11 @@ TRIED: Counter = Counter()
 
 @pytest.fixture(scope="module", autouse=True)
 def report_inputs_tried():
-    """After the module, write the number of inputs tried per target where FUZZ_REPORT names (benchmarks/fuzz.sh)."""
+    """After the module: memory stayed bounded (peak resident under 4 GiB), and the number of inputs tried per target
+    is written where FUZZ_REPORT names (benchmarks/fuzz.sh)."""
     yield
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    assert peak_gib < 4.0, f"the process peaked at {peak_gib:.1f} GiB"
     if os.environ.get("FUZZ_REPORT"):
         Path(os.environ["FUZZ_REPORT"]).write_text(json.dumps(dict(sorted(TRIED.items())), indent=1))
 
