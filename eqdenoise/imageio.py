@@ -61,6 +61,7 @@ def read_pages(path: Path) -> list[LoadedImage]:
     check_input_file(path)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 fmt = image.format or ""
@@ -88,9 +89,17 @@ def read_pages(path: Path) -> list[LoadedImage]:
     except MemoryError:
         raise EqdenoiseError(f"{path}: not enough memory to read this file (a damaged header may claim more data "
                              "than it holds)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise EqdenoiseError(f"{path}: image file is damaged or truncated ({exc})") from None
+    except EqdenoiseError:
+        raise
+    except Exception as exc:
+        raise EqdenoiseError(f"{path}: image file is damaged or truncated ({_first_line(exc)})") from None
     return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
+
+
+def _first_line(exc: Exception) -> str:
+    """An exception's first line (or its type when it has no message), for a one-line error."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _check_depth(frame: Image.Image, path: Path) -> None:
