@@ -113,7 +113,7 @@ def test_a_hostile_architecture_is_refused_before_anything_is_built(tmp_path, ca
     ("schedule", {"kind": "cosine", "sigma_max": 1e-9}, "sigma_max 1e-09 is outside"),
     ("schedule", {"kind": "cosine", "sigma_max": "big"}, "could not convert"),
     ("schedule", {"kind": "cosine"}, "sigma_max"),
-    ("group", ["d4"], "group \[.d4.\] is not a name"),
+    ("group", ["d4"], r"group \[.d4.\] is not a name"),
 ])
 def test_a_hostile_config_field_is_refused_in_one_line(tmp_path, field, value, message):
     good = write_tiny_checkpoint(tmp_path / "good.safetensors")

@@ -193,3 +193,18 @@ def test_random_option_values_exit_0_1_or_2_without_a_traceback(tmp_path_factory
         assert sorted(p.name for p in inputs.iterdir()) == ["a.png"]
 
     check()
+
+
+def test_the_inputs_earlier_long_runs_found_stay_fixed(seed_checkpoint):
+    path = WORK / "found.tif"
+    path.write_bytes(mutate(SEEDS["tiff-float"], ([], [(80, 0), (81, 0)], 566)))
+    with pytest.raises(EqdenoiseError, match="found.tif: image file is damaged or truncated \\(Missing dimensions\\)"):
+        read_pages(path)
+    path = WORK / "found.png"
+    path.write_bytes(mutate(SEEDS["png-16"], ([(33, 213)], [], 276)))
+    expect_result_or_one_line(read_pages, path)
+    config = dict(read_config(seed_checkpoint), task=[])
+    path = WORK / "found.safetensors"
+    save_file(load_file(seed_checkpoint), str(path), metadata={CONFIG_KEY: json.dumps(config)})
+    with pytest.raises(EqdenoiseError, match="checkpoint config's task \\[\\] is not a name"):
+        load_model(path)
