@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EqdenoiseError
+from .shards import shard_indices
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,62 @@ def _make_folder(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EqdenoiseError(f"{path}: cannot create the output folder ({exc.strerror})") from None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one file of a batch: ``done`` (with the process's detail), ``skipped`` or ``failed``."""
+
+    source: Path
+    target: Path
+    status: str
+    message: str = ""
+
+
+@dataclass
+class BatchSummary:
+    """Counts of a batch (or of this process's shard of it), and the files that failed."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[Path] = field(default_factory=list)
+    shard: tuple[int, int] = (1, 1)
+
+    @property
+    def total(self) -> int:
+        """Files this process was given."""
+        return self.done + self.skipped + len(self.failed)
+
+
+def run_batch(inputs: list[Path], targets: list[Path], process: Callable[[Path, Path], str], *,
+              skip_existing: bool = False, shard: tuple[int, int] = (1, 1),
+              on_file: Callable[[FileOutcome], None] | None = None) -> BatchSummary:
+    """Process each input of this shard into its target; a failure is one outcome, and the others go on.
+
+    A target that is one of the batch's inputs (in any shard) fails; with ``skip_existing`` a target that
+    exists is left alone. ``process`` returns a detail for the line of a done file; ``on_file`` sees each outcome.
+    """
+    summary = BatchSummary(shard=shard)
+    clashes = input_clashes(inputs, targets)
+    for index in shard_indices(len(inputs), shard):
+        source, target = inputs[index], targets[index]
+        try:
+            if clashes[index]:
+                raise EqdenoiseError(clashes[index])
+            if skip_existing and target.is_file():
+                outcome = FileOutcome(source, target, "skipped", "exists")
+                summary.skipped += 1
+            else:
+                outcome = FileOutcome(source, target, "done", process(source, target))
+                summary.done += 1
+        except EqdenoiseError as exc:
+            text = str(exc)
+            named = text.startswith(str(source)) or text.startswith(str(target))
+            outcome = FileOutcome(source, target, "failed", text if named else f"{source}: {text}")
+            summary.failed.append(source)
+        except MemoryError:
+            outcome = FileOutcome(source, target, "failed", f"{source}: not enough memory to process this image")
+            summary.failed.append(source)
+        if on_file:
+            on_file(outcome)
+    return summary

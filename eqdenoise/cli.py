@@ -153,53 +153,40 @@ SkipExistingOpt = Annotated[bool, typer.Option(help="Leave outputs that already 
 
 def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
                process: Callable[[Path, Path, StepProgress], str], shard: tuple[int, int] = (1, 1)) -> None:
-    """Process each input of this shard into its target with a progress bar; one error line per bad file, exit 1
-    if any failed.
-
-    A target that is one of the batch's inputs (in any shard) is refused (that file fails, the others go on);
-    with ``skip_existing`` a target that exists is left alone and counted as skipped. A summary ends a batch.
-    """
-    from .batch import input_clashes
+    """``batch.run_batch`` with a progress bar, a line per file and the closing summary; exit 1 if any failed."""
+    from .batch import FileOutcome, run_batch
     from .shards import shard_indices
 
-    failed: list[Path] = []
-    skipped = 0
-    clashes = input_clashes(inputs, targets)
-    mine = shard_indices(len(inputs), shard)
     with _progress() as bar:
-        files = bar.add_task("files", total=len(mine))
-        for source, target, clash in ((inputs[i], targets[i], clashes[i]) for i in mine):
-            step_task = bar.add_task(f"  {source.name}", total=None)
+        files = bar.add_task("files", total=len(shard_indices(len(inputs), shard)))
+
+        def with_steps(source: Path, target: Path) -> str:
+            steps = bar.add_task(f"  {source.name}", total=None)
             try:
-                if clash:
-                    raise EqdenoiseError(clash)
-                if skip_existing and target.is_file():
-                    skipped += 1
-                    out.print(f"{source} → {target} skipped (exists)")
-                else:
-                    detail = process(source, target,
-                                     lambda done, total, t=step_task: bar.update(t, completed=done, total=total))
-                    out.print(f"{source} → {target}{detail}")
-            except EqdenoiseError as exc:
-                failed.append(source)
-                _fail(str(exc) if str(exc).startswith(str(source)) or str(exc).startswith(str(target))
-                      else f"{source}: {exc}")
-            except MemoryError:
-                failed.append(source)
-                _fail(f"{source}: not enough memory to process this image")
-            bar.remove_task(step_task)
+                return process(source, target, lambda done, total: bar.update(steps, completed=done, total=total))
+            finally:
+                bar.remove_task(steps)
+
+        def render(outcome: FileOutcome) -> None:
+            if outcome.status == "failed":
+                _fail(outcome.message)
+            else:
+                detail = " skipped (exists)" if outcome.status == "skipped" else outcome.message
+                out.print(f"{outcome.source} → {outcome.target}{detail}")
             bar.advance(files)
-    _summarise(len(mine), skipped, failed, shard)
+
+        summary = run_batch(inputs, targets, with_steps, skip_existing=skip_existing, shard=shard, on_file=render)
+    _summarise(summary)
 
 
-def _summarise(total: int, skipped: int, failed: list[Path], shard: tuple[int, int]) -> None:
+def _summarise(summary) -> None:
     """The closing line of a batch or shard (done, skipped, failed, and which failed); exit 1 if any failed."""
-    if total == 1 and not skipped and not failed and shard[1] == 1:
+    if summary.total == 1 and summary.done == 1 and summary.shard[1] == 1:
         return
-    done = total - skipped - len(failed)
-    line = (f"shard {shard[0]}/{shard[1]}: " if shard[1] > 1 else "") + f"{done} done, {skipped} skipped, {len(failed)} failed"
-    if failed:
-        _fail(f"{line}: {', '.join(str(path) for path in failed)}")
+    line = ((f"shard {summary.shard[0]}/{summary.shard[1]}: " if summary.shard[1] > 1 else "")
+            + f"{summary.done} done, {summary.skipped} skipped, {len(summary.failed)} failed")
+    if summary.failed:
+        _fail(f"{line}: {', '.join(str(path) for path in summary.failed)}")
         raise typer.Exit(1)
     out.print(line)
 

@@ -69,3 +69,30 @@ def test_a_refused_folder_output_is_not_created(tmp_path):
     with pytest.raises(EqdenoiseError, match="several inputs are named a.png"):
         output_paths(items, tmp_path / "out", "denoised")
     assert not (tmp_path / "out").exists()
+
+
+def test_run_batch_reports_each_outcome_and_keeps_going(tmp_path):
+    from eqdenoise.batch import run_batch
+
+    inputs = [tmp_path / f"{name}.png" for name in "abcd"]
+    for path in inputs:
+        path.write_bytes(b"x")
+    targets = [tmp_path / "out" / path.name for path in inputs[:3]] + [inputs[0]]
+    (tmp_path / "out").mkdir()
+    targets[1].write_bytes(b"old")
+
+    def process(source, target):
+        if source.name == "c.png":
+            raise EqdenoiseError("damaged")
+        target.write_bytes(b"new")
+        return " ok"
+
+    seen = []
+    summary = run_batch(inputs, targets, process, skip_existing=True, on_file=seen.append)
+    assert [(o.source.name, o.status) for o in seen] == [("a.png", "done"), ("b.png", "skipped"), ("c.png", "failed"),
+                                                         ("d.png", "failed")]
+    assert seen[2].message == f"{inputs[2]}: damaged" and "is an input of this batch" in seen[3].message
+    assert (summary.done, summary.skipped, summary.failed, summary.total) == (1, 1, inputs[2:], 4)
+    assert targets[1].read_bytes() == b"old" and inputs[0].read_bytes() == b"x"
+    second = run_batch(inputs, targets, process, shard=(2, 2))
+    assert second.shard == (2, 2) and second.total == 2 and second.failed == [inputs[3]]
