@@ -180,8 +180,11 @@ def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
 
 
 def _summarise(summary) -> None:
-    """The closing line of a batch or shard (done, skipped, failed, and which failed); exit 1 if any failed."""
-    if summary.total == 1 and summary.done == 1 and summary.shard[1] == 1:
+    """The closing line of a batch or shard (done, skipped, failed, and which failed; none for a single file); exit
+    1 if any failed."""
+    if summary.total == 1 and summary.shard[1] == 1:
+        if summary.failed:
+            raise typer.Exit(1)
         return
     line = ((f"shard {summary.shard[0]}/{summary.shard[1]}: " if summary.shard[1] > 1 else "")
             + f"{summary.done} done, {summary.skipped} skipped, {len(summary.failed)} failed")
