@@ -151,7 +151,7 @@ def main() -> None:
         print(json.dumps(run_job(json.loads(args.worker))))
         return
     rate = matmul_rate(args.threads)
-    print(f"Measured {date.today()} on {_cpu_model()}, {args.threads} threads, torch {torch.__version__}; "
+    print(f"Measured {date.today()} on {cpu_model()}, {args.threads} threads, torch {torch.__version__}; "
           f"float32 matrix multiply {rate:.0f} GFLOP/s; σ = {SIGMA:g}, known; allocator {args.allocator}\n")
     print("| image | method | steps | s / image | s / MP | × FFDNet | extra peak MiB | GFLOP / MP / pass "
           "| GFLOP/s | of matmul rate |")
@@ -185,7 +185,8 @@ def main() -> None:
         print(f"\nNot run (over --max-work {args.max_work:g} MP-passes or failed): " + "; ".join(skipped))
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo, where there is one."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

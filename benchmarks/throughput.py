@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import torch
+from speed import cpu_model
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "dncnn-gray" / "Set12"
 
@@ -54,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     count = len(_images(args.folder))
     extra = ["-m", args.model, "--sigma", args.sigma]
-    print(f"Measured {date.today()} on {platform.machine()} ({_cpu()}), torch {torch.__version__}, {count} images "
+    print(f"Measured {date.today()} on {platform.machine()} ({cpu_model()}), torch {torch.__version__}, {count} images "
           f"of {args.folder.name}, model {args.model}, σ {args.sigma}, best of {args.repeats}\n")
     print("| layout | s (wall) | images / s | vs 1 process × 1 thread |")
     print("| --- | --- | --- | --- |")
@@ -64,17 +65,6 @@ def main() -> None:
         base = base or seconds
         print(f"| {processes} process{'es' if processes > 1 else ''} × {threads} thread{'s' if threads > 1 else ''} "
               f"| {seconds:.1f} | {count / seconds:.2f} | {base / seconds:.2f}× |", flush=True)
-
-
-def _cpu() -> str:
-    """The CPU model from /proc/cpuinfo, where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

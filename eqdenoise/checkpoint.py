@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from .architecture_checks import check_architecture
 from .atomic import atomic_path
 from .bridge_schedule import BrownianBridge
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, first_line
 from .groups import GROUPS
 from .precision import for_inference
 from .schedule import CosineSchedule
@@ -131,7 +131,7 @@ def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str
     except (EqdenoiseError, MemoryError):
         raise
     except Exception as exc:
-        raise EqdenoiseError(f"{path}: could not be written ({_short(exc)}); the previous file, if any, is kept") from None
+        raise EqdenoiseError(f"{path}: could not be written ({first_line(exc)}); the previous file, if any, is kept") from None
 
 
 def save_model(network: UNet, config: dict, path: Path) -> None:
@@ -148,7 +148,7 @@ def read_config(path: Path) -> dict:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
     except Exception as exc:
-        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({_short(exc)})") from None
+        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({first_line(exc)})") from None
     if CONFIG_KEY not in metadata:
         raise EqdenoiseError(f"{path}: safetensors file has no eqdenoise config in its metadata")
     try:
@@ -203,7 +203,7 @@ def load_model(path: Path, task: str | None = None) -> Model:
         else:
             schedule = CosineSchedule.from_config(config["schedule"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise EqdenoiseError(f"{path}: bad checkpoint config ({_short(exc)})") from None
+        raise EqdenoiseError(f"{path}: bad checkpoint config ({first_line(exc)})") from None
     _check_tensor_shapes(path, skeleton)
     try:
         network = build_network(config["architecture"])
@@ -211,7 +211,7 @@ def load_model(path: Path, task: str | None = None) -> Model:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         network.load_state_dict(tensors, strict=True)
     except Exception as exc:
-        raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({_short(exc)})") from None
+        raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({first_line(exc)})") from None
     if not all(torch.isfinite(t).all() for t in tensors.values()):
         raise EqdenoiseError(f"{path}: checkpoint weights contain NaN or Inf")
     largest = max((float(t.abs().max()) for t in tensors.values() if t.numel()), default=0.0)
@@ -236,7 +236,7 @@ def _check_tensor_shapes(path: Path, skeleton: torch.nn.Module) -> None:
         with safe_open(str(path), framework="pt") as handle:
             found = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
     except Exception as exc:
-        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({_short(exc)})") from None
+        raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({first_line(exc)})") from None
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     wrong = sorted(key for key in set(expected) & set(found) if expected[key] != found[key])
@@ -246,9 +246,3 @@ def _check_tensor_shapes(path: Path, skeleton: torch.nn.Module) -> None:
         count = len(missing) + len(extra) + len(wrong)
         raise EqdenoiseError(f"{path}: checkpoint tensors do not match its config ({first}"
                              f"{f', and {count - 1} more' if count > 1 else ''})")
-
-
-def _short(exc: Exception) -> str:
-    """First line of an exception message, trimmed for a one-line error."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]

@@ -3,3 +3,9 @@
 
 class EqdenoiseError(Exception):
     """A problem the user can fix; the CLI prints its message on one line and exits 1."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first line (or its type's name when it has no message), trimmed for a one-line error."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageSequence, PngImagePlugin, UnidentifiedImageError
 
 from .atomic import atomic_path, check_replaceable
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, first_line
 from .input_files import check_input_file
 
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
@@ -92,14 +92,8 @@ def read_pages(path: Path) -> list[LoadedImage]:
     except EqdenoiseError:
         raise
     except Exception as exc:
-        raise EqdenoiseError(f"{path}: image file is damaged or truncated ({_first_line(exc)})") from None
+        raise EqdenoiseError(f"{path}: image file is damaged or truncated ({first_line(exc)})") from None
     return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
-
-
-def _first_line(exc: Exception) -> str:
-    """An exception's first line (or its type when it has no message), for a one-line error."""
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _check_depth(frame: Image.Image, path: Path) -> None:

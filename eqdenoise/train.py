@@ -27,7 +27,7 @@ from . import __version__
 from .bridge_schedule import BrownianBridge
 from .checkpoint import WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
 from .distributed import any_rank, data_parallel, is_writer, mean_over_ranks, my_rows, process_group, rank_and_world
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, first_line
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
@@ -525,9 +525,8 @@ def _load_state(path: Path, network, ema, optimizer, generator, settings) -> tup
     except EqdenoiseError:
         raise
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
-        detail = (str(exc).strip().splitlines() or [""])[0][:160]
         raise EqdenoiseError(f"{path}: training state is incomplete or does not fit this network "
-                             f"({type(exc).__name__} {detail})") from None
+                             f"({type(exc).__name__} {first_line(exc, 160)})") from None
 
 
 def _restore_state(meta: dict, tensors: dict, network, ema, optimizer, generator, settings, path: Path) -> tuple[int, float]:
