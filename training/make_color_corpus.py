@@ -8,6 +8,7 @@ scikit-image's chelsea, coffee and the right quarter of the immunohistochemistry
 images of ``make_rgb_data.py``) — the ``color10`` set of ``benchmarks/denoise_quality.py``.
 
     python training/make_color_corpus.py data/color-train      # writes the 14 + 5 training images
+    python training/make_color_corpus.py data/color-train2 2   # corpus 2: 28 + 5 (adds 14 lomiri-wallpapers photos)
 
 The packages are fetched with ``apt-get download`` (from the package registry, no hub) into
 ``data/debian-wallpapers`` and unpacked there with ``dpkg -x``; an existing unpacked copy is reused.
@@ -32,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "debian-wallpapers"
 MATE = "usr/share/backgrounds/mate/nature"
 PLASMA = "usr/share/wallpapers/{}/contents/images/2560x1600.jpg"
+LOMIRI = "usr/share/backgrounds"
+LONG_SIDE = 1500
 HELD_OUT_CROP = 512
 
 
@@ -43,6 +46,7 @@ class Photo:
     author: str
     licence: str
     held_out: bool = False
+    corpus: int = 1
 
 
 PHOTOS = [
@@ -62,6 +66,34 @@ PHOTOS = [
           "LGPL-3"),
     Photo("path", "plasma-workspace-wallpapers", PLASMA.format("Path"), "Risto Saukonpää", "LGPL-3"),
     Photo("summer-1am", "plasma-workspace-wallpapers", PLASMA.format("summer_1am"), "Risto Saukonpää", "LGPL-3"),
+    Photo("aitzgorri", "lomiri-wallpapers-16.04", f"{LOMIRI}/aitzgorri_by_Aitzol_Berasategi.jpg",
+          "Aitzol Berasategi", "CC-BY-4.0", corpus=2),
+    Photo("bridge", "lomiri-wallpapers-16.04", f"{LOMIRI}/Bridge_by_Sander_Klootwijk.jpg", "Sander Klootwijk",
+          "CC-BY-SA-4.0", corpus=2),
+    Photo("dragonfly", "lomiri-wallpapers-16.04", f"{LOMIRI}/Dragonfly_by_Bolly.jpg", "Bolly", "CC-BY-SA-4.0",
+          corpus=2),
+    Photo("free", "lomiri-wallpapers-16.04", f"{LOMIRI}/free_by_Peter_Nerlich.jpg", "Peter Nerlich", "CC-BY-SA-4.0",
+          corpus=2),
+    Photo("friends", "lomiri-wallpapers-16.04", f"{LOMIRI}/friends_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
+          "CC-BY-4.0", corpus=2),
+    Photo("greentock", "lomiri-wallpapers-16.04", f"{LOMIRI}/greentock_by_Peter_Nerlich.jpg", "Peter Nerlich",
+          "CC-BY-SA-4.0", corpus=2),
+    Photo("life", "lomiri-wallpapers-16.04", f"{LOMIRI}/life_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
+          "CC-BY-4.0", corpus=2),
+    Photo("picos-de-europa", "lomiri-wallpapers-16.04", f"{LOMIRI}/picosdeeuropa_by_Aitzol_Berasategi.jpg",
+          "Aitzol Berasategi", "CC-BY-4.0", corpus=2),
+    Photo("picture-0b", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_0B_by_freespace.jpg", "Trevor \"Freespace\"",
+          "CC-BY-4.0", corpus=2),
+    Photo("picture-1a", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_1A_by_freespace.jpg", "Trevor \"Freespace\"",
+          "CC-BY-4.0", corpus=2),
+    Photo("seeding", "lomiri-wallpapers-16.04", f"{LOMIRI}/seeding_by_Clements_Engelhardt.jpg", "Clemens Engelhardt",
+          "CC0-1.0", corpus=2),
+    Photo("sunset", "lomiri-wallpapers-16.04", f"{LOMIRI}/sunset_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
+          "CC-BY-4.0", corpus=2),
+    Photo("wine", "lomiri-wallpapers-16.04", f"{LOMIRI}/Wine_by_Jakkub_Mede.jpg", "Jakub Mede", "CC-BY-4.0",
+          corpus=2),
+    Photo("kleiber", "lomiri-wallpapers-20.04", f"{LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg", "Lukas Baubkus",
+          "CC-BY-SA-3.0", corpus=2),
     Photo("ladybird", "mate-backgrounds", f"{MATE}/LadyBird.jpg", "Charles Barbin", "GPL-2+", held_out=True),
     Photo("storm", "mate-backgrounds", f"{MATE}/Storm.jpg", "Sergey Nazarov", "GPL-2+", held_out=True),
     Photo("wood", "mate-backgrounds", f"{MATE}/Wood.jpg", "Jean-François Fortin Tam", "GPL-2+", held_out=True),
@@ -89,11 +121,13 @@ def unpacked(package: str) -> Path:
     return target
 
 
-def half_size(photo: Photo) -> np.ndarray:
-    """The photograph at half its size as uint8 RGB (H, W, 3)."""
+def reduced(photo: Photo) -> np.ndarray:
+    """The photograph as uint8 RGB (H, W, 3): corpus 1 at half size, corpus 2 by the whole factor nearest to a
+    1,500-pixel long side (the lomiri photographs range from 1,365 to 6,028 pixels)."""
     with Image.open(unpacked(photo.package) / photo.path) as image:
         rgb = image.convert("RGB")
-        return np.asarray(rgb.reduce(2))
+        factor = 2 if photo.corpus == 1 else max(1, round(max(rgb.size) / LONG_SIDE))
+        return np.asarray(rgb.reduce(factor) if factor > 1 else rgb)
 
 
 def centre_crop(pixels: np.ndarray, side: int = HELD_OUT_CROP) -> np.ndarray:
@@ -101,21 +135,22 @@ def centre_crop(pixels: np.ndarray, side: int = HELD_OUT_CROP) -> np.ndarray:
     return np.ascontiguousarray(pixels[top:top + side, left:left + side])
 
 
-def training_images() -> dict[str, np.ndarray]:
-    """Name → uint8 RGB array of every training image: 14 photographs at half size and 5 scikit-image images."""
-    photos = {photo.name: half_size(photo) for photo in PHOTOS if not photo.held_out}
+def training_images(corpus: int = 1) -> dict[str, np.ndarray]:
+    """Name → uint8 RGB array of every training image: corpus 1 is 14 photographs at half size and 5 scikit-image
+    images; corpus 2 adds 14 photographs of Ubuntu's wallpaper contests (lomiri-wallpapers)."""
+    photos = {photo.name: reduced(photo) for photo in PHOTOS if not photo.held_out and photo.corpus <= corpus}
     return {**photos, **skimage_training()}
 
 
 def held_out_images() -> dict[str, np.ndarray]:
     """Name → uint8 RGB array of the 10 held-out images (never trained on by any model)."""
-    photos = {photo.name: centre_crop(half_size(photo)) for photo in PHOTOS if photo.held_out}
+    photos = {photo.name: centre_crop(reduced(photo)) for photo in PHOTOS if photo.held_out}
     return {**skimage_held_out(), **photos}
 
 
-def main(folder: str) -> None:
-    write_pngs(training_images(), folder)
+def main(folder: str, corpus: int = 1) -> None:
+    write_pngs(training_images(corpus), folder)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
