@@ -3,8 +3,8 @@
 Photographs only (the packages' illustrations are left out), each with its author and licence below. The
 mate and plasma wallpapers (corpus 1) are JPEGs of about 2560×1600; they are reduced to half size (Pillow's
 antialiased box filter), which also averages away most of their JPEG blocking, and saved as PNG. Corpus 2
-adds 14 photographs of Ubuntu's wallpaper contests (lomiri-wallpapers), reduced to about 1,500 pixels. Held out and never written to the
-training folder: seven of the photographs (a 512×512 centre crop of each half-size image) and
+adds 14 photographs of Ubuntu's wallpaper contests (lomiri-wallpapers), reduced to about 1,500 pixels.
+Held out and never written to the training folder: seven of the photographs (a 512×512 centre crop of each half-size image) and
 scikit-image's chelsea, coffee and the right quarter of the immunohistochemistry slide (the held-out
 images of ``make_rgb_data.py``) — the ``color10`` set of ``benchmarks/denoise_quality.py``.
 
