@@ -26,13 +26,18 @@ def launched_world() -> int:
 
 @contextmanager
 def process_group():
-    """Join torchrun's process group for the block (gloo: training runs on the CPU); nothing without torchrun."""
+    """Join torchrun's process group for the block (gloo: training runs on the CPU); nothing without torchrun.
+
+    A rank that ends the block normally waits for the others before the group is torn down, so no rank closes
+    its connections while another still uses them (rank 0 writes the checkpoint after the last step).
+    """
     if launched_world() == 1 or dist.is_initialized():
         yield
         return
     dist.init_process_group(backend="gloo")
     try:
         yield
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
