@@ -50,6 +50,11 @@ class Photo:
     corpus: int = 1
 
 
+def contest_photo(name: str, file: str, author: str, licence: str, release: str = "16.04") -> Photo:
+    """A corpus-2 photograph of Ubuntu's wallpaper contests, shipped in ``lomiri-wallpapers-RELEASE``."""
+    return Photo(name, f"lomiri-wallpapers-{release}", f"{LOMIRI}/{file}", author, licence, corpus=2)
+
+
 PHOTOS = [
     Photo("aqua", "mate-backgrounds", f"{MATE}/Aqua.jpg", "Charles Barbin", "GPL-2+"),
     Photo("blinds", "mate-backgrounds", f"{MATE}/Blinds.jpg", "Lennart Poettering, Andrea Cimitan", "GPL-2+"),
@@ -67,34 +72,20 @@ PHOTOS = [
           "LGPL-3"),
     Photo("path", "plasma-workspace-wallpapers", PLASMA.format("Path"), "Risto Saukonpää", "LGPL-3"),
     Photo("summer-1am", "plasma-workspace-wallpapers", PLASMA.format("summer_1am"), "Risto Saukonpää", "LGPL-3"),
-    Photo("aitzgorri", "lomiri-wallpapers-16.04", f"{LOMIRI}/aitzgorri_by_Aitzol_Berasategi.jpg",
-          "Aitzol Berasategi", "CC-BY-4.0", corpus=2),
-    Photo("bridge", "lomiri-wallpapers-16.04", f"{LOMIRI}/Bridge_by_Sander_Klootwijk.jpg", "Sander Klootwijk",
-          "CC-BY-SA-4.0", corpus=2),
-    Photo("dragonfly", "lomiri-wallpapers-16.04", f"{LOMIRI}/Dragonfly_by_Bolly.jpg", "Bolly", "CC-BY-SA-4.0",
-          corpus=2),
-    Photo("free", "lomiri-wallpapers-16.04", f"{LOMIRI}/free_by_Peter_Nerlich.jpg", "Peter Nerlich", "CC-BY-SA-4.0",
-          corpus=2),
-    Photo("friends", "lomiri-wallpapers-16.04", f"{LOMIRI}/friends_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
-          "CC-BY-4.0", corpus=2),
-    Photo("greentock", "lomiri-wallpapers-16.04", f"{LOMIRI}/greentock_by_Peter_Nerlich.jpg", "Peter Nerlich",
-          "CC-BY-SA-4.0", corpus=2),
-    Photo("life", "lomiri-wallpapers-16.04", f"{LOMIRI}/life_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
-          "CC-BY-4.0", corpus=2),
-    Photo("picos-de-europa", "lomiri-wallpapers-16.04", f"{LOMIRI}/picosdeeuropa_by_Aitzol_Berasategi.jpg",
-          "Aitzol Berasategi", "CC-BY-4.0", corpus=2),
-    Photo("picture-0b", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_0B_by_freespace.jpg", "Trevor \"Freespace\"",
-          "CC-BY-4.0", corpus=2),
-    Photo("picture-1a", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_1A_by_freespace.jpg", "Trevor \"Freespace\"",
-          "CC-BY-4.0", corpus=2),
-    Photo("seeding", "lomiri-wallpapers-16.04", f"{LOMIRI}/seeding_by_Clements_Engelhardt.jpg", "Clemens Engelhardt",
-          "CC0-1.0", corpus=2),
-    Photo("sunset", "lomiri-wallpapers-16.04", f"{LOMIRI}/sunset_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi",
-          "CC-BY-4.0", corpus=2),
-    Photo("wine", "lomiri-wallpapers-16.04", f"{LOMIRI}/Wine_by_Jakkub_Mede.jpg", "Jakub Mede", "CC-BY-4.0",
-          corpus=2),
-    Photo("kleiber", "lomiri-wallpapers-20.04", f"{LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg", "Lukas Baubkus",
-          "CC-BY-SA-3.0", corpus=2),
+    contest_photo("aitzgorri", "aitzgorri_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi", "CC-BY-4.0"),
+    contest_photo("bridge", "Bridge_by_Sander_Klootwijk.jpg", "Sander Klootwijk", "CC-BY-SA-4.0"),
+    contest_photo("dragonfly", "Dragonfly_by_Bolly.jpg", "Bolly", "CC-BY-SA-4.0"),
+    contest_photo("free", "free_by_Peter_Nerlich.jpg", "Peter Nerlich", "CC-BY-SA-4.0"),
+    contest_photo("friends", "friends_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi", "CC-BY-4.0"),
+    contest_photo("greentock", "greentock_by_Peter_Nerlich.jpg", "Peter Nerlich", "CC-BY-SA-4.0"),
+    contest_photo("life", "life_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi", "CC-BY-4.0"),
+    contest_photo("picos-de-europa", "picosdeeuropa_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi", "CC-BY-4.0"),
+    contest_photo("picture-0b", "Picture_0B_by_freespace.jpg", "Trevor \"Freespace\"", "CC-BY-4.0"),
+    contest_photo("picture-1a", "Picture_1A_by_freespace.jpg", "Trevor \"Freespace\"", "CC-BY-4.0"),
+    contest_photo("seeding", "seeding_by_Clements_Engelhardt.jpg", "Clemens Engelhardt", "CC0-1.0"),
+    contest_photo("sunset", "sunset_by_Aitzol_Berasategi.jpg", "Aitzol Berasategi", "CC-BY-4.0"),
+    contest_photo("wine", "Wine_by_Jakkub_Mede.jpg", "Jakub Mede", "CC-BY-4.0"),
+    contest_photo("kleiber", "Kleiber_by_Lukas_Baubkus.jpg", "Lukas Baubkus", "CC-BY-SA-3.0", release="20.04"),
     Photo("ladybird", "mate-backgrounds", f"{MATE}/LadyBird.jpg", "Charles Barbin", "GPL-2+", held_out=True),
     Photo("storm", "mate-backgrounds", f"{MATE}/Storm.jpg", "Sergey Nazarov", "GPL-2+", held_out=True),
     Photo("wood", "mate-backgrounds", f"{MATE}/Wood.jpg", "Jean-François Fortin Tam", "GPL-2+", held_out=True),
@@ -128,7 +119,7 @@ def reduced(photo: Photo) -> np.ndarray:
     with Image.open(unpacked(photo.package) / photo.path) as image:
         rgb = image.convert("RGB")
         factor = 2 if photo.corpus == 1 else max(1, round(max(rgb.size) / LONG_SIDE))
-        return np.asarray(rgb.reduce(factor) if factor > 1 else rgb)
+        return np.asarray(rgb.reduce(factor))
 
 
 def centre_crop(pixels: np.ndarray, side: int = HELD_OUT_CROP) -> np.ndarray:
