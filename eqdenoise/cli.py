@@ -591,6 +591,10 @@ def train_denoiser_command(
     teacher_weight: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of the teacher's prediction in the target, (1 − W)·ε + W·ε_teacher; "
         "1 is pure distillation.")] = 0.5,
+    teacher_fa: Annotated[bool, typer.Option(
+        "--teacher-fa", help="Turn each batch by a random element of --group before the teacher sees it and turn its "
+        "prediction back: the target's mean is the teacher averaged over the group (its --method fa), at the cost "
+        "of one teacher pass.")] = False,
     reg: RegOpt = 0.0,
     seed: TrainSeedOpt = 0,
     save_every: SaveEveryOpt = 250,
@@ -617,7 +621,7 @@ def train_denoiser_command(
                              blocks=blocks, attention=attention, init=str(init) if init else None,
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
-                             precision=precision.value, network=network, reg=reg)
+                             teacher_fa=teacher_fa and teacher is not None, precision=precision.value, network=network, reg=reg)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
 
 

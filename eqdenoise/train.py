@@ -78,6 +78,7 @@ class TrainSettings:
     init: str | None = None
     teacher: str | None = None
     teacher_weight: float = 0.0
+    teacher_fa: bool = False
     reg: float = 0.0
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
@@ -232,9 +233,8 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         predicted = run(network, inputs, condition, settings.precision, training_layout(settings.precision))
         target = eps[rows]
         if teacher is not None:
-            with torch.no_grad():
-                guess = run(teacher, inputs, condition, settings.precision)
-            target = torch.lerp(eps, guess, settings.teacher_weight)
+            guess = _teacher_guess(settings, teacher, inputs, condition, elements, generator)
+            target = torch.lerp(target, guess, settings.teacher_weight)
         weights = sigma_weights(sigma[rows], settings)
         loss = torch.mean(weights * torch.mean((predicted - target) ** 2, dim=(1, 2, 3)))
     if settings.reg > 0.0 and ema is not None:
@@ -242,6 +242,16 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         loss = loss + settings.reg * equivariance_penalty(predicted, ema, inputs, condition, element, weights,
                                                           settings.precision)
     return loss
+
+
+def _teacher_guess(settings: TrainSettings, teacher, inputs: torch.Tensor, condition: torch.Tensor, elements,
+                   generator: torch.Generator) -> torch.Tensor:
+    """The teacher's ε on the batch; with ``teacher_fa`` g⁻¹·ε_teacher(g·x_t), one random g: on average FA's (SPDM eq. 12–13)."""
+    with torch.no_grad():
+        if not settings.teacher_fa:
+            return run(teacher, inputs, condition, settings.precision)
+        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        return element.inverse().apply(run(teacher, element.apply(inputs), condition, settings.precision))
 
 
 def equivariance_penalty(predicted: torch.Tensor, ema, inputs: torch.Tensor, condition: torch.Tensor, element,

@@ -11,7 +11,7 @@ from conftest import random_image, save_png
 from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
+from eqdenoise.groups import GROUPS, IDENTITY
 from eqdenoise.restoration import DenoiseOptions, restore
 from eqdenoise.schedule import CosineSchedule
 from eqdenoise.train import (
@@ -365,6 +365,27 @@ def test_distillation_target_is_the_lerp_of_noise_and_teacher(tiny_gray_path):
     assert not torch.isclose(losses[0.0], losses[1.0])
 
 
+def test_teacher_fa_turns_the_batch_for_the_teacher_and_its_prediction_back(tiny_gray_path):
+    teacher = load_model(tiny_gray_path).network.eval()
+    student = build_network(load_model(tiny_gray_path).config["architecture"])
+    batch = torch.rand(2, 1, 8, 8) * 2 - 1
+    schedule, elements = CosineSchedule(), GROUPS["d4"].elements
+    base = dict(data="", out="", batch=2, sigma_weight=0.0, restoration_fraction=0.0, teacher_weight=1.0)
+    turned = _loss(TrainSettings(**base, teacher_fa=True), student, batch, schedule,
+                   torch.Generator().manual_seed(5), teacher, elements=elements)
+    plain = _loss(TrainSettings(**base), student, batch, schedule, torch.Generator().manual_seed(5), teacher,
+                  elements=elements)
+    generator = torch.Generator().manual_seed(5)
+    sigma = sample_sigma(TrainSettings(**base), schedule, generator)
+    noisy = schedule.add_noise(batch, torch.randn(batch.shape, generator=generator), sigma)
+    element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+    with torch.no_grad():
+        guess = element.inverse().apply(teacher(element.apply(noisy), sigma))
+        predicted = student(noisy, sigma)
+    torch.testing.assert_close(turned, torch.mean((predicted - guess) ** 2), rtol=1e-4, atol=1e-6)
+    assert element != IDENTITY and not torch.isclose(turned, plain)
+
+
 def test_distillation_refuses_a_teacher_of_other_channels_and_a_bad_patch(folder, tmp_path, tiny_rgb_path,
                                                                           tiny_gray_path):
     with pytest.raises(EqdenoiseError, match="3-channel teacher for a 1-channel model"):
@@ -379,14 +400,14 @@ def test_train_command_levels_unshuffle_and_teacher(folder, tmp_path, tiny_gray_
     out = tmp_path / "fast.safetensors"
     result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4",
                                       "--level", "1", "--level", "3", "--unshuffle", "2", "--blocks", "2",
-                                      "--teacher", str(tiny_gray_path), "--teacher-weight", "0.75",
+                                      "--teacher", str(tiny_gray_path), "--teacher-weight", "0.75", "--teacher-fa",
                                       "--steps", "2", "--batch", "2", "--patch", "16"])
     assert result.exit_code == 0, result.output
     model = load_model(out)
     assert model.config["architecture"]["mults"] == [1, 3] and model.config["architecture"]["unshuffle"] == 2
     assert model.network.stride == 4
     recorded = model.config["training"]["settings"]
-    assert recorded["teacher"] == str(tiny_gray_path) and recorded["teacher_weight"] == 0.75
+    assert recorded["teacher"] == str(tiny_gray_path) and recorded["teacher_weight"] == 0.75 and recorded["teacher_fa"]
     assert restore(model, random_image(1, 10, 14), DenoiseOptions(sigma=20.0)).pixels.shape == (1, 10, 14)
     refused = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(tmp_path / "x.safetensors"),
                                        "--width", "4", "--unshuffle", "2", "--steps", "1", "--batch", "2",
