@@ -1,13 +1,15 @@
 """The gray training corpus of issue 18: Train400 plus luma tiles of the colour corpus's training photographs.
 
 Train400 (the DnCNN training set, 400 gray 180×180 photos) is copied as it is. Each training image of
-``make_color_corpus.py`` (14 Debian wallpaper photographs at half size and 5 scikit-image images; never its
-10 held-out images) is turned to luma (ITU-R 601 weights, rounded to uint8) and cut into non-overlapping
-180×180 tiles, so that the trainer's one-image-one-draw sampling weighs both sources by their area; tiles
-that are nearly flat (standard deviation under 4 gray levels: the black surround of the retina, empty sky
-of the deep field) are left out. Nothing of Set12 or BSD68 is in either source.
+``make_color_corpus.py`` (corpus 1: 14 Debian wallpaper photographs at half size and 5 scikit-image images;
+corpus 2 adds its 14 photographs of Ubuntu's wallpaper contests; never its 10 held-out images) is turned to
+luma (ITU-R 601 weights, rounded to uint8) and cut into non-overlapping 180×180 tiles, so that the trainer's
+one-image-one-draw sampling weighs both sources by their area; tiles that are nearly flat (standard deviation
+under 4 gray levels: the black surround of the retina, empty sky of the deep field) are left out. Nothing of
+Set12 or BSD68 is in either source.
 
-    python training/make_gray_corpus.py data/gray-train    # Train400 and the photographs' tiles
+    python training/make_gray_corpus.py data/gray-train      # Train400 and the tiles of colour corpus 1
+    python training/make_gray_corpus.py data/gray-train2 2   # ... and of colour corpus 2
 """
 
 from __future__ import annotations
@@ -45,15 +47,15 @@ def textured(tile: np.ndarray) -> bool:
     return float(tile.std()) >= FLAT
 
 
-def main(folder: str) -> None:
+def main(folder: str, corpus: int = 1) -> None:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(TRAIN400.glob("*.png")):
         shutil.copyfile(path, out / f"train400-{path.name}")
-    for name, rgb in training_images().items():
+    for name, rgb in training_images(corpus).items():
         for index, tile in enumerate(filter(textured, tiles(luma(rgb)))):
             Image.fromarray(tile).save(out / f"{name}-{index:03d}.png")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
