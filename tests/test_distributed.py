@@ -51,6 +51,16 @@ def test_two_processes_train_what_one_process_trains_on_the_whole_batch(folder, 
     assert [round(float(a), 4) for a in logged] == [round(float(b), 4) for b in logged_two]
 
 
+def test_two_processes_distil_what_one_process_distils(folder, tmp_path, tiny_gray_path):
+    one, two = tmp_path / "one.safetensors", tmp_path / "two.safetensors"
+    teacher = ["--teacher", str(tiny_gray_path), "--teacher-weight", "0.75", "--teacher-fa"]
+    single = CliRunner().invoke(app, [*COMMON, *teacher, str(folder), "--out", str(one), "--steps", "3"])
+    assert single.exit_code == 0, single.output
+    double = torchrun(2, *COMMON, *teacher, str(folder), "--out", str(two), "--steps", "3")
+    assert double.returncode == 0, double.stderr[-2000:]
+    assert_same_model(one, two)
+
+
 def test_a_run_resumes_with_another_number_of_processes(folder, tmp_path):
     straight, switched = tmp_path / "straight.safetensors", tmp_path / "switched.safetensors"
     assert CliRunner().invoke(app, [*COMMON, str(folder), "--out", str(straight), "--steps", "4"]).exit_code == 0
