@@ -159,6 +159,11 @@ def load_training_pairs(settings: TrainSettings) -> list[torch.Tensor]:
     return pairs
 
 
+def random_element(elements, generator: torch.Generator):
+    """One element of ``elements`` drawn uniformly with ``generator``."""
+    return elements[int(torch.randint(len(elements), (1,), generator=generator))]
+
+
 def sample_batch(images: list[torch.Tensor], settings: TrainSettings, elements, generator: torch.Generator):
     """Random patches, each under a random group element."""
     patches = []
@@ -167,7 +172,7 @@ def sample_batch(images: list[torch.Tensor], settings: TrainSettings, elements, 
         top = int(torch.randint(image.shape[1] - settings.patch + 1, (1,), generator=generator))
         left = int(torch.randint(image.shape[2] - settings.patch + 1, (1,), generator=generator))
         crop = image[:, top:top + settings.patch, left:left + settings.patch]
-        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        element = random_element(elements, generator)
         patches.append(element.apply(crop))
     return torch.stack(patches)
 
@@ -238,7 +243,7 @@ def _loss(settings: TrainSettings, network, batch: torch.Tensor, schedule, gener
         weights = sigma_weights(sigma[rows], settings)
         loss = torch.mean(weights * torch.mean((predicted - target) ** 2, dim=(1, 2, 3)))
     if settings.reg > 0.0 and ema is not None:
-        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        element = random_element(elements, generator)
         loss = loss + settings.reg * equivariance_penalty(predicted, ema, inputs, condition, element, weights,
                                                           settings.precision)
     return loss
@@ -250,7 +255,7 @@ def _teacher_guess(settings: TrainSettings, teacher, inputs: torch.Tensor, condi
     with torch.no_grad():
         if not settings.teacher_fa:
             return run(teacher, inputs, condition, settings.precision)
-        element = elements[int(torch.randint(len(elements), (1,), generator=generator))]
+        element = random_element(elements, generator)
         return element.inverse().apply(run(teacher, element.apply(inputs), condition, settings.precision))
 
 
