@@ -586,8 +586,10 @@ def train_denoiser_command(
         "equally in dB (more weight on high noise).")] = 0.0,
     init: InitOpt = None,
     teacher: Annotated[Optional[Path], typer.Option(
-        help="Distil from this denoiser checkpoint (same channels): its ε prediction on each fresh noise draw "
-        "becomes part of the target, see --teacher-weight. Costs one forward pass of the teacher per step.")] = None,
+        help="Distil from this denoiser checkpoint (same channels, or gray for a colour model: it then denoises the "
+        "three opponent channels, as CBM3D does): its ε prediction on each fresh noise draw becomes part of the "
+        "target, see --teacher-weight. Costs one forward pass of the teacher per step (three for a gray teacher of "
+        "a colour model, in one batch).")] = None,
     teacher_weight: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of the teacher's prediction in the target, (1 − W)·ε + W·ε_teacher; "
         "1 is pure distillation.")] = 0.5,

@@ -31,6 +31,7 @@ from .errors import EqdenoiseError, first_line
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
+from .opponent import OpponentDenoiser
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
@@ -394,18 +395,23 @@ def _check_patch(settings: TrainSettings, stride: int) -> None:
 
 
 def _teacher(settings: TrainSettings):
-    """The distillation teacher (a denoiser of the same channels, channels-last, frozen), or None."""
+    """The distillation teacher (channels-last, frozen) or None: a denoiser of the same channels, or gray for colour.
+
+    A gray teacher of a colour model denoises the three opponent channels (``opponent.OpponentDenoiser``).
+    """
     if not settings.teacher or settings.teacher_weight <= 0:
         return None
     if settings.task != "denoise":
         raise EqdenoiseError("--teacher distils denoisers only")
     model = load_model(Path(settings.teacher), task="denoise")
-    if model.channels != settings.channels:
-        raise EqdenoiseError(f"{settings.teacher}: a {model.channels}-channel teacher for a {settings.channels}-channel model")
+    opponent = model.channels == 1 and settings.channels == 3
+    if model.channels != settings.channels and not opponent:
+        raise EqdenoiseError(f"{settings.teacher}: a {model.channels}-channel teacher for a {settings.channels}-channel "
+                             "model (a teacher has the model's channels, or is gray for a colour model)")
     _check_patch(settings, model.network.stride)
     network = for_inference(model.network)
     network.requires_grad_(False)
-    return network
+    return OpponentDenoiser(network) if opponent else network
 
 
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
