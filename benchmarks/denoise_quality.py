@@ -200,7 +200,7 @@ def main() -> None:
         cleans = list(named.values())
         runs = eqdenoise_runs(models["color" if set_name in COLOR_SETS else "gray"], args)
         if set_name in COLOR_SETS:
-            runs[f"eqdenoise canon, 1 step, {args.model} per channel"] = EqdenoiseRun(models["gray"], "canon", 1)
+            runs[f"eqdenoise canon, 1 step, {args.model} on opponent channels"] = EqdenoiseRun(models["gray"], "canon", 1)
         elif args.wt_model:
             runs.update({f"eqdenoise {m}, 1 step, {args.wt_model}": EqdenoiseRun(models["wt"], m, 1)
                          for m in ("wt", "canon")})

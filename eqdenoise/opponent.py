@@ -1,10 +1,11 @@
-"""A gray denoiser as the ε-predictor of a colour image: it denoises each opponent channel, as CBM3D does.
+"""Gray denoisers on colour images through the opponent channels, as CBM3D does.
 
 The orthonormal opponent transform (luma (R+G+B)/√3 and the chroma (R−B)/√2 and (R−2G+B)/√6) keeps
-white noise white, so on the colour forward process x_t = (x0 + σε)/√(1+σ²) each opponent channel is a
-gray forward process with the same ε. The luma is fed as the mean of the channels, (R+G+B)/3, so that it
-stays on the gray range [−1, 1]: its noise-to-signal ratio becomes σ/√3. The chroma are centred on 0
-(mid-grey) and fed at σ. The gray network's ε of each channel, mapped back, is the colour ε.
+white noise white. Scaled by 1/√3 its luma is the mean of the channels, which stays on the gray range
+[−1, 1], and the chroma are centred on 0 (mid-grey): three gray images, each with noise σ/√3 when the
+colour image has noise σ. A gray network denoises them as one batch and the inverse maps the result back.
+On the forward process x_t = (x0 + σε)/√(1+σ²) each scaled channel is a gray forward process at σ/√3
+with the same ε, so the gray network's ε, mapped back, is the colour ε (``OpponentDenoiser``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,22 @@ from torch import nn
 
 OPPONENT = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, -1.0], [1.0, -2.0, 1.0]])
 OPPONENT = OPPONENT / OPPONENT.norm(dim=1, keepdim=True)
-GAINS = torch.tensor([1.0 / math.sqrt(3.0), 1.0, 1.0])
+NOISE_GAIN = 1.0 / math.sqrt(3.0)
 
 
 def mix_channels(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``matrix`` applied to the channels of an (N, C, H, W) batch, elementwise (stays float32 under autocast)."""
     return (matrix.view(1, *matrix.shape, 1, 1) * x.unsqueeze(1)).sum(dim=2)
+
+
+def to_opponent(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) colour → (N, 3, H, W) scaled opponent channels: mean, (R−B)/√6, (R−2G+B)/(3√2)."""
+    return mix_channels(OPPONENT * NOISE_GAIN, x)
+
+
+def from_opponent(y: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``to_opponent``."""
+    return mix_channels(OPPONENT.t() / NOISE_GAIN, y)
 
 
 class OpponentDenoiser(nn.Module):
@@ -33,13 +44,10 @@ class OpponentDenoiser(nn.Module):
         self.stride = getattr(gray, "stride", 1)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """Each opponent channel k scaled to gain g_k at noise g_k·σ, denoised in one batch, mapped back to RGB."""
+        """The scaled opponent channels at noise σ/√3 (re-normalised to that forward process), denoised, mapped back."""
         n, _, h, w = x.shape
-        gains = GAINS.view(1, 3)
-        channel_sigma = gains * sigma.view(n, 1)
-        rescale = gains * torch.sqrt((1.0 + sigma.view(n, 1) ** 2) / (1.0 + channel_sigma**2))
-        opponent = mix_channels(OPPONENT, x) * rescale.view(n, 3, 1, 1)
-        gray_batch = opponent.transpose(0, 1).reshape(3 * n, 1, h, w)
-        eps = self.gray(gray_batch.contiguous(memory_format=torch.channels_last), channel_sigma.t().reshape(3 * n))
-        eps = eps.float().reshape(3, n, h, w).transpose(0, 1)
-        return mix_channels(OPPONENT.t(), eps)
+        channel_sigma = sigma * NOISE_GAIN
+        rescale = torch.sqrt((1.0 + sigma**2) / (1.0 + channel_sigma**2)).view(n, 1, 1, 1)
+        gray_batch = (to_opponent(x) * rescale).reshape(3 * n, 1, h, w)
+        eps = self.gray(gray_batch.contiguous(memory_format=torch.channels_last), channel_sigma.repeat_interleave(3))
+        return mix_channels(OPPONENT.t(), eps.float().reshape(n, 3, h, w))

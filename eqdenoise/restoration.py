@@ -12,6 +12,7 @@ from .checkpoint import Model
 from .errors import EqdenoiseError
 from .groups import Element, Group
 from .noise_level import estimate_sigma
+from .opponent import NOISE_GAIN, from_opponent, to_opponent
 from .pipeline import (
     SamplerOptions,
     check_memory,
@@ -73,10 +74,11 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
     batch = _to_model_channels(x, model.channels)
+    noise_gain = NOISE_GAIN if model.channels == 1 and channels == 3 else 1.0
     sigmas: list[float | None] = []
 
     def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
-        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element, noise)
+        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element, noise, noise_gain)
         sigmas.append(sigma)
         return result
 
@@ -93,9 +95,10 @@ def _largest_noise_std(options: DenoiseOptions) -> float:
 
 
 def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
-    """(C, H, W) → the model's batch: gray models see each colour channel alone; RGB models see gray ×3."""
+    """(C, H, W) → the model's batch: gray models see the three opponent channels of colour (CBM3D's transform,
+    ``opponent.py``); RGB models see gray ×3."""
     if model_channels == 1:
-        return x[:, None]
+        return to_opponent(x[None])[0][:, None] if x.shape[0] == 3 else x[:, None]
     if x.shape[0] == 1:
         return x.expand(3, -1, -1)[None].contiguous()
     return x[None]
@@ -104,26 +107,32 @@ def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
 def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
     """Inverse of ``_to_model_channels``; an RGB model's result for a gray input is its channel mean."""
     if y.shape[1] == 1:
-        return y[:, 0]
+        return from_opponent(y[:, 0][None])[0] if channels == 3 else y[:, 0]
     if channels == 1:
         return y[0].mean(dim=0, keepdim=True)
     return y[0]
 
 
 def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group, tile: int,
-                       on_step: Callable[[], None], element: Element, noise: Noise) -> tuple[torch.Tensor, float | None]:
-    """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop."""
+                       on_step: Callable[[], None], element: Element, noise: Noise,
+                       noise_gain: float = 1.0) -> tuple[torch.Tensor, float | None]:
+    """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop.
+
+    ``noise_gain`` is the factor by which the model's channels scale the image's noise (1/√3 for opponent
+    channels); the σ returned is the image's.
+    """
     schedule = model.schedule
     sigma_255 = None
     if options.strength is not None:
         t_start = options.strength
     else:
-        sigma_255 = (estimate_sigma(x) * 127.5 if options.sigma in (None, "auto") else float(options.sigma))
+        sigma_255 = (estimate_sigma(x) * 127.5 / noise_gain if options.sigma in (None, "auto")
+                     else float(options.sigma))
         if sigma_255 < 1e-3:
             for _ in range(options.steps):
                 on_step()
             return x, sigma_255
-        t_start = schedule.t_of_sigma(sigma_255 / 127.5)
+        t_start = schedule.t_of_sigma(sigma_255 * noise_gain / 127.5)
     padded, (h, w) = pad_for_method(x, model, options.method)
     if options.strength is not None:
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise(tuple(padded.shape))

@@ -30,12 +30,12 @@ def test_a_gray_oracle_on_the_opponent_channels_gives_the_colour_noise_exactly()
     sigma = torch.tensor([0.05, 0.4])
     noisy = CosineSchedule().add_noise(x0, eps, sigma)
     r, g, b = x0.unbind(1)
-    gray_clean = torch.stack([(r + g + b) / 3, (r - b) / math.sqrt(2), (r - 2 * g + b) / math.sqrt(6)])
+    gray_clean = torch.stack([(r + g + b) / 3, (r - b) / math.sqrt(6), (r - 2 * g + b) / math.sqrt(18)], dim=1)
     oracle = GrayOracle(gray_clean.reshape(6, 1, 6, 5))
     torch.testing.assert_close(OpponentDenoiser(oracle)(noisy, sigma), eps, rtol=1e-4, atol=1e-4)
 
 
-def test_gray_content_reaches_the_gray_network_as_its_mean_and_no_chroma(tiny_gray_path):
+def test_gray_content_reaches_the_gray_network_as_its_mean_and_flat_chroma_at_a_third_of_the_variance(tiny_gray_path):
     gray = load_model(tiny_gray_path).network.eval()
     x = (torch.rand(1, 1, 8, 8) * 2 - 1).expand(1, 3, 8, 8)
     sigma = torch.tensor([0.2])
@@ -44,7 +44,7 @@ def test_gray_content_reaches_the_gray_network_as_its_mean_and_no_chroma(tiny_gr
         luma_sigma = sigma / math.sqrt(3)
         luma_input = x[:, :1] * torch.sqrt((1 + sigma**2) / (1 + luma_sigma**2))
         luma = gray(luma_input, luma_sigma)
-        flat = gray(torch.zeros(2, 1, 8, 8), sigma.expand(2))
+        flat = gray(torch.zeros(2, 1, 8, 8), luma_sigma.expand(2))
     expected = luma / math.sqrt(3) + (flat[0] / math.sqrt(2) + flat[1] / math.sqrt(6))
     torch.testing.assert_close(colour[:, 0], expected[:, 0], rtol=1e-4, atol=1e-5)
 

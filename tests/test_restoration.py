@@ -235,3 +235,18 @@ def test_a_checkpoint_whose_weights_are_huge_or_whose_output_is_not_finite_is_re
         model.network.conv_out.weight.fill_(float("inf"))
     with pytest.raises(EqdenoiseError, match="the model produced NaN or infinite values"):
         restore(model, pixels, DenoiseOptions(sigma=25.0))
+
+
+def test_a_gray_model_sees_gray_content_of_a_colour_image_as_its_mean_at_a_third_of_the_variance(tiny_gray):
+    gray = random_image(1, 12, 10, seed=4)
+    options = DenoiseOptions(method="none", sigma=25.0)
+    colour = restore(tiny_gray, np.repeat(gray, 3, axis=0), options).pixels
+    alone = restore(tiny_gray, gray, DenoiseOptions(method="none", sigma=25.0 / math.sqrt(3))).pixels
+    np.testing.assert_allclose(colour.mean(axis=0), alone[0], atol=1e-5)
+    assert np.abs(colour - colour.mean(axis=0)).max() > 1e-4
+
+
+def test_auto_sigma_of_a_colour_image_under_a_gray_model_is_the_images_sigma(tiny_gray):
+    flat = np.full((3, 96, 96), 0.5, np.float32) + np.linspace(-0.2, 0.2, 3, dtype=np.float32)[:, None, None]
+    noisy = flat + np.random.default_rng(0).normal(0, 20 / 255, flat.shape).astype(np.float32)
+    assert restore(tiny_gray, noisy, DenoiseOptions(sigma="auto")).sigma_255 == pytest.approx(20, rel=0.1)

@@ -29,7 +29,8 @@ def test_manifest_matches_files():
 
 
 @pytest.mark.parametrize("name, model", [("cat-gray", []), ("coffee-rgb", []), ("ihc-rgb", []),
-                                         ("cat-gray", ["-m", "gray-d4-large"]), ("cat-gray", ["-m", "gray-d4-fast"])])
+                                         ("cat-gray", ["-m", "gray-d4-large"]), ("cat-gray", ["-m", "gray-d4-fast"]),
+                                         ("coffee-rgb", ["-m", "gray-d4-fast"]), ("ihc-rgb", ["-m", "gray-d4-fast"])])
 def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name, model):
     noisy_path = SAMPLES / f"{name}-noisy25.png"
     out = tmp_path / "out.png"
@@ -42,7 +43,7 @@ def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name, 
     assert after - before >= 7.0, f"{before:.2f} dB → {after:.2f} dB"
 
 
-@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast"])
+@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast", "gray-d4-fast"])
 @pytest.mark.parametrize("name", ["coffee-rgb", "ihc-rgb"])
 def test_rgb_prior_beats_non_local_means_on_held_out_crops(tmp_path, name, prior):
     from skimage.restoration import denoise_nl_means
