@@ -44,7 +44,7 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", hel
 DenoiserOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') or path to a .safetensors "
     "checkpoint. Default: gray-d4 for gray images, rgb-d4-fast for colour ones. A gray model denoises a colour "
-    "image through its opponent channels (gray-d4: FFDNet colour's quality, about ten times its time).")]
+    "image through its opponent channels (gray-d4: FFDNet colour's quality at 9 times its time).")]
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
          "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
