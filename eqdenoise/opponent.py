@@ -41,7 +41,6 @@ class OpponentDenoiser(nn.Module):
     def __init__(self, gray: nn.Module) -> None:
         super().__init__()
         self.gray = gray
-        self.stride = getattr(gray, "stride", 1)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """The scaled opponent channels at noise σ/√3 (re-normalised to that forward process), denoised, mapped back."""

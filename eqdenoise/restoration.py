@@ -73,8 +73,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     x = x.mul(2.0).sub_(1.0)
     tile = tile_size(options.tile, *x.shape[-2:])
     check_memory(model, *x.shape[-2:], channels=channels, tile=tile)
-    batch = _to_model_channels(x, model.channels)
-    noise_gain = NOISE_GAIN if model.channels == 1 and channels == 3 else 1.0
+    batch, noise_gain = _to_model_channels(x, model.channels)
     sigmas: list[float | None] = []
 
     def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
@@ -94,14 +93,16 @@ def _largest_noise_std(options: DenoiseOptions) -> float:
     return float(options.sigma) / 255.0 if isinstance(options.sigma, (int, float)) else 1.0
 
 
-def _to_model_channels(x: torch.Tensor, model_channels: int) -> torch.Tensor:
-    """(C, H, W) → the model's batch: gray models see the three opponent channels of colour (CBM3D's transform,
-    ``opponent.py``); RGB models see gray ×3."""
+def _to_model_channels(x: torch.Tensor, model_channels: int) -> tuple[torch.Tensor, float]:
+    """(C, H, W) → the model's batch and the factor its channels scale the noise by: gray models see the three
+    opponent channels of colour (CBM3D's transform, ``opponent.py``; noise σ/√3); RGB models see gray ×3."""
+    if model_channels == 1 and x.shape[0] == 3:
+        return to_opponent(x[None])[0][:, None], NOISE_GAIN
     if model_channels == 1:
-        return to_opponent(x[None])[0][:, None] if x.shape[0] == 3 else x[:, None]
+        return x[:, None], 1.0
     if x.shape[0] == 1:
-        return x.expand(3, -1, -1)[None].contiguous()
-    return x[None]
+        return x.expand(3, -1, -1)[None].contiguous(), 1.0
+    return x[None], 1.0
 
 
 def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
