@@ -16,6 +16,7 @@ from .atomic import atomic_path
 from .bridge_schedule import BrownianBridge
 from .errors import EqdenoiseError, first_line
 from .groups import GROUPS
+from .opponent import OpponentDenoiser
 from .precision import for_inference
 from .schedule import CosineSchedule
 from .unet import UNet
@@ -74,11 +75,19 @@ def network_width(architecture: dict) -> int:
 
 
 WT_NAME = "wt-unet"
+OPPONENT_NAMES = {"opponent-unet": False, "opponent-guided-unet": True}
 
 
-def build_network(architecture: dict) -> UNet | WTUNet:
-    """Instantiate the network that an ``architecture`` config describes (``unet`` or weight-tied ``wt-unet``)."""
+def build_network(architecture: dict) -> UNet | WTUNet | OpponentDenoiser:
+    """Instantiate the network that an ``architecture`` config describes: ``unet``, weight-tied ``wt-unet``, or a
+    colour network made of one gray U-Net run on the opponent channels (``opponent-unet``, ``opponent-guided-unet``)."""
     in_channels = architecture.get("in_channels")
+    if architecture.get("name") in OPPONENT_NAMES:
+        if architecture.get("channels") != 3 or in_channels is not None:
+            raise ValueError("an opponent network takes and returns 3 channels (RGB)")
+        guide = OPPONENT_NAMES[architecture["name"]]
+        gray = build_network({**architecture, "name": "unet", "channels": 1, "in_channels": 2 if guide else None})
+        return OpponentDenoiser(gray, guide=guide)
     if architecture.get("name") == WT_NAME:
         if architecture.get("group") not in ("c4", "d4"):
             raise ValueError(f"a weight-tied network is built for group c4 or d4, not {architecture.get('group')!r}")

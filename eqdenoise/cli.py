@@ -490,9 +490,12 @@ RegOpt = Annotated[float, typer.Option(
     "per batch (the paper's eq. 15–17), which pulls any network towards equivariance; costs one more forward pass "
     "of the EMA network per step. 0: off.")]
 NetworkOpt = Annotated[Optional[str], typer.Option(
-    metavar="unet|wt", help="unet: a plain U-Net (made equivariant at run time by canon or fa); wt: a U-Net of "
-    "weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), whose --width "
-    "counts fields of |G| channels each. Default: the --init checkpoint's, else unet.")]
+    metavar="unet|wt|opponent|opponent-guided", help="unet: a plain U-Net (made equivariant at run time by canon or "
+    "fa); wt: a U-Net of weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), "
+    "whose --width counts fields of |G| channels each; opponent (--channels 3): one gray U-Net run on the three "
+    "opponent channels of a colour image (mean and two colour differences); opponent-guided: the same, each channel "
+    "also seeing the mean. --init with a gray model of the same shape starts either as that model's function. "
+    "Default: the --init checkpoint's, else unet.")]
 InitOpt = Annotated[Optional[Path], typer.Option(
     help="Start from this checkpoint's weights (same task and architecture, or a smaller --width or --blocks) with a "
     "fresh optimizer, e.g. to train a shipped model further.")]

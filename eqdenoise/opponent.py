@@ -36,17 +36,49 @@ def from_opponent(y: torch.Tensor) -> torch.Tensor:
 
 
 class OpponentDenoiser(nn.Module):
-    """ε of a colour batch from a 1-channel ε-network run on its three opponent channels at once."""
+    """ε of a colour batch from a 1-channel ε-network run on its three opponent channels.
 
-    def __init__(self, gray: nn.Module) -> None:
+    With ``guide`` the network sees two channels: the opponent channel and the mean (luma) channel of the same
+    state, so the colour channels can follow the edges of the mean (CBM3D matches blocks on it for the same reason).
+    """
+
+    def __init__(self, gray: nn.Module, guide: bool = False) -> None:
         super().__init__()
         self.gray = gray
+        self.guide = guide
+        self.channels = self.in_channels = 3
+        self.stride = gray.stride
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """The scaled opponent channels at noise σ/√3 (re-normalised to that forward process), denoised, mapped back."""
+        """The scaled opponent channels at noise σ/√3 (re-normalised to that forward process), denoised, mapped back.
+
+        One image's three channels go through the network one at a time (as the predictor runs one image a pass,
+        which measured faster on CPU than a batch); a training batch goes through at once.
+        """
         n, _, h, w = x.shape
-        channel_sigma = sigma * NOISE_GAIN
-        rescale = torch.sqrt((1.0 + sigma**2) / (1.0 + channel_sigma**2)).view(n, 1, 1, 1)
-        gray_batch = (to_opponent(x) * rescale).reshape(3 * n, 1, h, w)
-        eps = self.gray(gray_batch.contiguous(memory_format=torch.channels_last), channel_sigma.repeat_interleave(3))
+        channel_sigma = sigma.expand(n) * NOISE_GAIN
+        rescale = torch.sqrt((1.0 + sigma.expand(n) ** 2) / (1.0 + channel_sigma**2)).view(n, 1, 1, 1)
+        planes = to_opponent(x) * rescale
+        if self.guide:
+            inputs = torch.stack([planes, planes[:, :1].expand(n, 3, h, w)], dim=2).reshape(3 * n, 2, h, w)
+        else:
+            inputs = planes.reshape(3 * n, 1, h, w)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+        sigmas = channel_sigma.repeat_interleave(3)
+        if n == 1:
+            eps = torch.cat([self.gray(inputs[k:k + 1], sigmas[k:k + 1]) for k in range(3)])
+        else:
+            eps = self.gray(inputs, sigmas)
         return mix_channels(OPPONENT.t(), eps.float().reshape(n, 3, h, w))
+
+
+def opponent_weights(gray: dict[str, torch.Tensor], guide: bool, unshuffle: int) -> dict[str, torch.Tensor]:
+    """An ``OpponentDenoiser``'s weights holding a gray network's function: its weights, and with ``guide`` zero
+    weights from the guide channel, whose r² sub-images follow the channel's own in the pixel-unshuffled input."""
+    weights = {f"gray.{key}": value.clone() for key, value in gray.items()}
+    if guide:
+        first = weights["gray.conv_in.weight"]
+        if first.shape[1] != unshuffle**2:
+            raise ValueError(f"the gray network's first layer takes {first.shape[1]} channels, not {unshuffle**2}")
+        weights["gray.conv_in.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
+    return weights

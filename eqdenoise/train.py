@@ -25,13 +25,13 @@ from safetensors import safe_open
 
 from . import __version__
 from .bridge_schedule import BrownianBridge
-from .checkpoint import WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
+from .checkpoint import OPPONENT_NAMES, WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
 from .distributed import any_rank, data_parallel, is_writer, mean_over_ranks, my_rows, process_group, rank_and_world
 from .errors import EqdenoiseError, first_line
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
-from .opponent import OpponentDenoiser
+from .opponent import OpponentDenoiser, opponent_weights
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
@@ -40,6 +40,7 @@ from .train_files import check_training_outputs, log_path, state_path
 from .unet import UNet
 
 ProgressFn = Callable[[int, int, float], None]
+NETWORK_NAMES = {"opponent": "opponent-unet", "opponent-guided": "opponent-guided-unet"}
 
 
 @dataclass
@@ -85,7 +86,8 @@ class TrainSettings:
     extra: dict = field(default_factory=dict)
 
     def architecture(self) -> dict:
-        """The network's architecture config: a plain U-Net, or a weight-tied one for ``network == "wt"``."""
+        """The network's architecture config: a plain U-Net, a weight-tied one for ``network == "wt"``, or a gray
+        U-Net on the opponent channels for ``opponent`` and ``opponent-guided``."""
         architecture = {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
                         "blocks": self.blocks, "emb_dim": 128}
         if self.task == "bridge":
@@ -96,6 +98,8 @@ class TrainSettings:
             architecture["attention"] = self.attention
         if self.unshuffle and self.unshuffle > 1:
             architecture["unshuffle"] = self.unshuffle
+        if self.network in NETWORK_NAMES:
+            architecture["name"] = NETWORK_NAMES[self.network]
         return architecture
 
 
@@ -378,14 +382,22 @@ def with_init_shape(settings: TrainSettings) -> TrainSettings:
     mults = tuple(int(m) for m in have["mults"]) if settings.mults is None else tuple(settings.mults)
     attention = int(have.get("attention", 0)) if settings.attention is None else settings.attention
     unshuffle = int(have.get("unshuffle", 1)) if settings.unshuffle is None else settings.unshuffle
-    network = ("wt" if have.get("name") == WT_NAME else "unet") if settings.network is None else settings.network
+    network = _network_kind(have) if settings.network is None else settings.network
     if network == "wt" and (attention or unshuffle > 1 or settings.group not in ("c4", "d4")):
         raise EqdenoiseError("a weight-tied network (--network wt) is built for --group c4 or d4, "
                              "without --attention or --unshuffle")
-    if network not in ("unet", "wt"):
-        raise EqdenoiseError(f"unknown network {network!r}; choose unet or wt")
+    if network not in ("unet", "wt", *NETWORK_NAMES):
+        raise EqdenoiseError(f"unknown network {network!r}; choose unet, wt, {' or '.join(NETWORK_NAMES)}")
+    if network in NETWORK_NAMES and (settings.channels != 3 or settings.task != "denoise"):
+        raise EqdenoiseError(f"--network {network} is a colour denoiser: it needs --channels 3")
     return replace(settings, base=base, blocks=blocks, mults=mults, attention=attention, unshuffle=unshuffle,
                    network=network)
+
+
+def _network_kind(architecture: dict) -> str:
+    """The --network value that builds an architecture like this one."""
+    kinds = {WT_NAME: "wt", **{name: kind for kind, name in NETWORK_NAMES.items()}}
+    return kinds.get(architecture.get("name"), "unet")
 
 
 def _check_patch(settings: TrainSettings, stride: int) -> None:
@@ -415,16 +427,28 @@ def _teacher(settings: TrainSettings):
 
 
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
-    """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels."""
+    """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels; a gray
+    U-Net of the same shape starts an opponent network as its own function (``opponent.opponent_weights``)."""
     model = load_model(Path(settings.init))
     have, want = model.config["architecture"], settings.architecture()
     if model.task == settings.task and have == want:
         return model.network.state_dict()
+    gray_like = (have.get("name"), have.get("channels"), have.get("in_channels")) in (("unet", 1, None),
+                                                                                      ("opponent-unet", 3, None))
+    if model.task == settings.task and want["name"] in OPPONENT_NAMES and gray_like and _shape(have) == _shape(want):
+        gray = model.network.gray if isinstance(model.network, OpponentDenoiser) else model.network
+        return opponent_weights(gray.state_dict(), OPPONENT_NAMES[want["name"]], int(want.get("unshuffle", 1)))
     if model.task != settings.task or have.get("name") == WT_NAME or not can_grow(have, want):
         raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
                              f"{want} (a plain U-Net's blocks per level and base width may grow, and attention be "
                              "added; a weight-tied one continues as it is)")
     return grown_weights(model.network, network)
+
+
+def _shape(architecture: dict) -> tuple:
+    """Widths, depth and layout of a U-Net architecture, whatever it is wrapped in."""
+    keys = ("base", "mults", "blocks", "emb_dim", "unshuffle", "attention")
+    return tuple(architecture.get(key) for key in keys)
 
 
 def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:

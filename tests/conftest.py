@@ -147,3 +147,16 @@ def tiny_wt(tmp_path_factory):
     """A random-weight weight-tied d4 gray denoiser (every layer random, weights scaled by fan-in), loaded."""
     path = tmp_path_factory.mktemp("wt") / "tiny-wt.safetensors"
     return load_model(write_tiny_checkpoint(path, architecture=wt_architecture()))
+
+
+def opponent_architecture(guided: bool = True) -> dict:
+    """A tiny colour network made of one pixel-unshuffle-2 gray U-Net run on the opponent channels."""
+    name = "opponent-guided-unet" if guided else "opponent-unet"
+    return {**unshuffle_architecture(3), "name": name}
+
+
+@pytest.fixture(scope="session")
+def tiny_opponent(tmp_path_factory):
+    """A random-weight guided opponent colour denoiser, loaded."""
+    path = tmp_path_factory.mktemp("opponent") / "tiny-opponent.safetensors"
+    return load_model(write_tiny_checkpoint(path, channels=3, architecture=opponent_architecture()))
