@@ -72,13 +72,18 @@ class OpponentDenoiser(nn.Module):
         return mix_channels(OPPONENT.t(), eps.float().reshape(n, 3, h, w))
 
 
+GUIDE_SCALE = 0.03
+
+
 def opponent_weights(gray: dict[str, torch.Tensor], guide: bool, unshuffle: int) -> dict[str, torch.Tensor]:
-    """An ``OpponentDenoiser``'s weights holding a gray network's function: its weights, and with ``guide`` zero
-    weights from the guide channel, whose r² sub-images follow the channel's own in the pixel-unshuffled input."""
+    """An ``OpponentDenoiser``'s weights from a gray network's: its weights, and with ``guide`` random weights from the
+    guide channel (whose r² sub-images follow the channel's own in the pixel-unshuffled input) at ``GUIDE_SCALE`` of
+    the spread of the first layer's. Zero would keep the gray function but leave them at a saddle: the mean channel
+    tells nothing linear about a colour difference's noise, so their expected gradient starts near zero."""
     weights = {f"gray.{key}": value.clone() for key, value in gray.items()}
     if guide:
         first = weights["gray.conv_in.weight"]
         if first.shape[1] != unshuffle**2:
             raise ValueError(f"the gray network's first layer takes {first.shape[1]} channels, not {unshuffle**2}")
-        weights["gray.conv_in.weight"] = torch.cat([first, torch.zeros_like(first)], dim=1)
+        weights["gray.conv_in.weight"] = torch.cat([first, torch.randn_like(first) * first.std() * GUIDE_SCALE], dim=1)
     return weights

@@ -10,7 +10,7 @@ from torch import nn
 from conftest import opponent_architecture, unshuffle_architecture, write_tiny_checkpoint
 from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.opponent import OpponentDenoiser, opponent_weights
+from eqdenoise.opponent import GUIDE_SCALE, OpponentDenoiser, opponent_weights
 from eqdenoise.restoration import DenoiseOptions
 from eqdenoise.schedule import CosineSchedule
 from eqdenoise.train import TrainSettings, _loss, run_training, sample_sigma
@@ -107,16 +107,26 @@ def test_the_guide_is_the_mean_channel_of_the_same_state(tiny_opponent):
     torch.testing.assert_close(one_by_one, eps, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("guided", [True, False])
-def test_an_opponent_network_started_from_a_gray_model_is_that_model_on_the_opponent_channels(tmp_path, guided):
+def test_an_unguided_opponent_network_started_from_a_gray_model_is_that_model_on_the_opponent_channels(tmp_path):
     gray_path = write_tiny_checkpoint(tmp_path / "gray.safetensors", architecture=unshuffle_architecture(1))
     gray = load_model(gray_path).network
-    weights = opponent_weights(gray.state_dict(), guided, unshuffle=2)
-    network = build_network(opponent_architecture(guided))
-    network.load_state_dict(weights)
+    network = build_network(opponent_architecture(guided=False))
+    network.load_state_dict(opponent_weights(gray.state_dict(), guide=False, unshuffle=2))
     x, sigma = torch.rand(2, 3, 8, 8) * 2 - 1, torch.tensor([0.2, 0.7])
     with torch.no_grad():
         torch.testing.assert_close(network(x, sigma), OpponentDenoiser(gray)(x, sigma), rtol=1e-3, atol=1e-4)
+
+
+def test_a_guided_opponent_network_starts_with_the_gray_weights_and_small_random_guide_weights(tmp_path):
+    gray = load_model(write_tiny_checkpoint(tmp_path / "gray.safetensors", architecture=unshuffle_architecture(1)))
+    weights = opponent_weights(gray.network.state_dict(), guide=True, unshuffle=2)
+    build_network(opponent_architecture()).load_state_dict(weights)
+    first, own = weights["gray.conv_in.weight"], gray.network.conv_in.weight.detach()
+    assert torch.equal(first[:, :4], own)
+    assert 0.5 * GUIDE_SCALE < float(first[:, 4:].std() / own.std()) < 2 * GUIDE_SCALE
+    for key, value in gray.network.state_dict().items():
+        if key != "conv_in.weight":
+            assert torch.equal(weights[f"gray.{key}"], value)
 
 
 def test_training_an_opponent_network_from_a_gray_model_starts_from_its_weights(folder, tmp_path):
@@ -128,12 +138,13 @@ def test_training_an_opponent_network_from_a_gray_model_starts_from_its_weights(
     assert record["steps_done"] == 2
     model = load_model(out, task="denoise")
     assert model.channels == 3 and model.config["architecture"]["name"] == "opponent-guided-unet"
-    expected = opponent_weights(load_model(gray_path).network.state_dict(), guide=True, unshuffle=2)
+    gray = load_model(gray_path).network.state_dict()
     trained = model.network.state_dict()
-    assert trained.keys() == expected.keys()
-    for key, value in expected.items():
-        torch.testing.assert_close(trained[key], value, rtol=0, atol=1e-4, msg=key)
-    assert not trained["gray.conv_in.weight"][:, 4:].any()
+    assert trained.keys() == {f"gray.{key}" for key in gray}
+    for key, value in gray.items():
+        start = trained[f"gray.{key}"][:, :4] if key == "conv_in.weight" else trained[f"gray.{key}"]
+        torch.testing.assert_close(start, value, rtol=0, atol=1e-4, msg=key)
+    assert trained["gray.conv_in.weight"][:, 4:].abs().max() > 0
 
 
 @pytest.mark.parametrize("change", [dict(channels=1), dict(in_channels=2), dict(channels=3, name="opponent-unet",
