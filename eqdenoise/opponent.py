@@ -78,8 +78,8 @@ GUIDE_SCALE = 0.03
 def opponent_weights(gray: dict[str, torch.Tensor], guide: bool, unshuffle: int) -> dict[str, torch.Tensor]:
     """An ``OpponentDenoiser``'s weights from a gray network's: its weights, and with ``guide`` random weights from the
     guide channel (whose r² sub-images follow the channel's own in the pixel-unshuffled input) at ``GUIDE_SCALE`` of
-    the spread of the first layer's. Zero would keep the gray function but leave them at a saddle: the mean channel
-    tells nothing linear about a colour difference's noise, so their expected gradient starts near zero."""
+    the spread of the first layer's. Zero would keep the gray function, but the mean channel tells little that is
+    linear about a colour difference's noise, so at zero their gradient is weak (docs/method.md)."""
     weights = {f"gray.{key}": value.clone() for key, value in gray.items()}
     if guide:
         first = weights["gray.conv_in.weight"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe of a colour prior made of one gray U-Net run on the three opponent channels of the image, each channel
-# also seeing the noisy mean as a guide (--network opponent-guided; docs/method.md). It starts as the shipped
-# gray-d4-fast on the opponent channels (the guide's weights start at zero), which is 0.1–0.2 dB ahead of rgb-d4-fast
+# also seeing the noisy mean as a guide (--network opponent-guided; docs/method.md). It starts from the shipped
+# gray-d4-fast on the opponent channels (the guide's weights small and random), which is 0.1–0.2 dB ahead of rgb-d4-fast
 # on color10 (docs/benchmarks.md); benchmarks/opponent_error.py measured that FFDNet's colour model wins its lead
 # over gray networks on the colour channels, which the guide lets the network follow the mean's edges for.
 # Data: corpus 2 of training/make_color_corpus.py (28 photographs with their authors and licences in that script,
