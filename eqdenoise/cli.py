@@ -494,7 +494,8 @@ NetworkOpt = Annotated[Optional[str], typer.Option(
     "fa); wt: a U-Net of weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), "
     "whose --width counts fields of |G| channels each; opponent (--channels 3): one gray U-Net run on the three "
     "opponent channels of a colour image (mean and two colour differences); opponent-guided: the same, each channel "
-    "also seeing the mean. --init with a gray model of the same shape starts either as that model's function. "
+    "also seeing the mean. --init with a gray model of the same shape starts either from that model (the guided one "
+    "with small random weights from the mean). "
     "Default: the --init checkpoint's, else unet.")]
 InitOpt = Annotated[Optional[Path], typer.Option(
     help="Start from this checkpoint's weights (same task and architecture, or a smaller --width or --blocks) with a "

@@ -428,7 +428,7 @@ def _teacher(settings: TrainSettings):
 
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
     """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels; a gray
-    U-Net of the same shape starts an opponent network as its own function (``opponent.opponent_weights``)."""
+    U-Net of the same shape starts an opponent network from its weights (``opponent.opponent_weights``)."""
     model = load_model(Path(settings.init))
     have, want = model.config["architecture"], settings.architecture()
     if model.task == settings.task and have == want:
@@ -438,10 +438,11 @@ def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
     if model.task == settings.task and want["name"] in OPPONENT_NAMES and gray_like and _shape(have) == _shape(want):
         gray = model.network.gray if isinstance(model.network, OpponentDenoiser) else model.network
         return opponent_weights(gray.state_dict(), OPPONENT_NAMES[want["name"]], int(want.get("unshuffle", 1)))
-    if model.task != settings.task or have.get("name") == WT_NAME or not can_grow(have, want):
+    if model.task != settings.task or have.get("name") in (WT_NAME, *OPPONENT_NAMES) or not can_grow(have, want):
         raise EqdenoiseError(f"{settings.init}: a {model.task} model with architecture {have}, not the requested "
                              f"{want} (a plain U-Net's blocks per level and base width may grow, and attention be "
-                             "added; a weight-tied one continues as it is)")
+                             "added; a weight-tied or opponent one continues as it is, and an opponent one may "
+                             "start from a gray U-Net of its shape)")
     return grown_weights(model.network, network)
 
 

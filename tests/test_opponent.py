@@ -162,3 +162,14 @@ def test_an_opponent_network_needs_colour_training_data(folder, tmp_path):
     with pytest.raises(EqdenoiseError, match="--channels 3"):
         run_training(TrainSettings(data=str(folder), out=str(tmp_path / "o.safetensors"), channels=1,
                                    network="opponent", steps=1, batch=2, patch=16))
+
+
+def test_an_opponent_network_is_not_grown_but_refused_with_a_message(tmp_path, folder):
+    gray_path = write_tiny_checkpoint(tmp_path / "gray.safetensors", architecture={**unshuffle_architecture(1),
+                                                                                  "emb_dim": 128})
+    first = tmp_path / "opponent.safetensors"
+    run_training(TrainSettings(data=str(folder), out=str(first), channels=3, network="opponent", init=str(gray_path),
+                               steps=1, batch=2, patch=16))
+    with pytest.raises(EqdenoiseError, match="an opponent one may start from a gray U-Net of its shape"):
+        run_training(TrainSettings(data=str(folder), out=str(tmp_path / "wider.safetensors"), channels=3,
+                                   init=str(first), base=8, steps=1, batch=2, patch=16))
