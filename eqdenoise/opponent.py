@@ -56,8 +56,9 @@ class OpponentDenoiser(nn.Module):
         which measured faster on CPU than a batch); a training batch goes through at once.
         """
         n, _, h, w = x.shape
-        channel_sigma = sigma.expand(n) * NOISE_GAIN
-        rescale = torch.sqrt((1.0 + sigma.expand(n) ** 2) / (1.0 + channel_sigma**2)).view(n, 1, 1, 1)
+        sigma = sigma.expand(n)
+        channel_sigma = sigma * NOISE_GAIN
+        rescale = torch.sqrt((1.0 + sigma**2) / (1.0 + channel_sigma**2)).view(n, 1, 1, 1)
         planes = to_opponent(x) * rescale
         if self.guide:
             inputs = torch.stack([planes, planes[:, :1].expand(n, 3, h, w)], dim=2).reshape(3 * n, 2, h, w)

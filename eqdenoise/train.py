@@ -40,7 +40,7 @@ from .train_files import check_training_outputs, log_path, state_path
 from .unet import UNet
 
 ProgressFn = Callable[[int, int, float], None]
-NETWORK_NAMES = {"opponent": "opponent-unet", "opponent-guided": "opponent-guided-unet"}
+NETWORK_NAMES = {name.removesuffix("-unet"): name for name in OPPONENT_NAMES}
 
 
 @dataclass
