@@ -235,7 +235,7 @@ def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
     models = tmp_path / "models"
     models.mkdir()
     entries = []
-    defaults = {"gray": "gray-d4", "rgb": "rgb-d4-fast"}
+    defaults = {"gray": "gray-d4", "rgb": "rgb-d4-opponent"}
     for name, channels in ((defaults["gray"], 1), (defaults["rgb"], 3)):
         path = write_tiny_checkpoint(models / f"{name}.safetensors", channels=channels, seed=channels)
         entries.append({"name": name, "file": path.name, "sha256": sha256(path), "task": "denoise", "group": "d4",

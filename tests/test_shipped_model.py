@@ -21,11 +21,12 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    assert {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast"} <= set(entries)
+    assert {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast", "rgb-d4-opponent"} <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
     listing = runner.invoke(app, ["models"], terminal_width=200)
-    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast"))
+    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast",
+                                                  "rgb-d4-opponent"))
 
 
 @pytest.mark.parametrize("name, model", [("cat-gray", []), ("coffee-rgb", []), ("ihc-rgb", []),
@@ -43,7 +44,7 @@ def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name, 
     assert after - before >= 7.0, f"{before:.2f} dB → {after:.2f} dB"
 
 
-@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast", "gray-d4-fast"])
+@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast", "rgb-d4-opponent", "gray-d4-fast"])
 @pytest.mark.parametrize("name", ["coffee-rgb", "ihc-rgb"])
 def test_rgb_prior_beats_non_local_means_on_held_out_crops(tmp_path, name, prior):
     from skimage.restoration import denoise_nl_means
