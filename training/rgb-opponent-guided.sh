@@ -9,6 +9,8 @@
 # the training folder). Distilled from the shipped gray-d4 on the opponent channels with --teacher-fa at weight
 # 0.5, so half the target is the true noise. bfloat16 autocast passes (weights, optimizer and EMA float32).
 # Resume an interrupted run with --resume (state: training/rgb-opponent-guided.state.safetensors).
+# Its 8,000-step EMA weights are the shipped colour default: cp training/rgb-opponent-guided.safetensors
+# models/rgb-d4-opponent.safetensors (card models/rgb-d4-opponent.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/color-train2}
