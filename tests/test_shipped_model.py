@@ -21,12 +21,17 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    assert {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast", "rgb-d4-opponent"} <= set(entries)
+    shipped = {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast", "rgb-d4-opponent"}
+    assert shipped <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
-    listing = runner.invoke(app, ["models"], terminal_width=200)
-    assert all(name in listing.output for name in ("gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast",
-                                                  "rgb-d4-opponent"))
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_models_lists_every_name_whole(width):
+    listing = runner.invoke(app, ["models"], terminal_width=width)
+    assert listing.exit_code == 0
+    assert all(f"│ {entry['name']} " in listing.output for entry in manifest())
 
 
 @pytest.mark.parametrize("name, model", [("cat-gray", []), ("coffee-rgb", []), ("ihc-rgb", []),
