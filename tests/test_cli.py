@@ -230,12 +230,12 @@ def test_formats_modes_and_sizes_are_kept(tmp_path, tiny_gray_path, name, make):
 
 
 def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
-    from eqdenoise.registry import sha256
+    from eqdenoise.registry import COLOR_DENOISER, GRAY_DENOISER, sha256
 
     models = tmp_path / "models"
     models.mkdir()
     entries = []
-    defaults = {"gray": "gray-d4", "rgb": "rgb-d4-opponent"}
+    defaults = {"gray": GRAY_DENOISER, "rgb": COLOR_DENOISER}
     for name, channels in ((defaults["gray"], 1), (defaults["rgb"], 3)):
         path = write_tiny_checkpoint(models / f"{name}.safetensors", channels=channels, seed=channels)
         entries.append({"name": name, "file": path.name, "sha256": sha256(path), "task": "denoise", "group": "d4",
