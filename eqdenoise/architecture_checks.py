@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-INTEGER_BOUNDS = {"channels": (1, 3), "in_channels": (1, 6), "base": (1, 1024), "blocks": (1, 32),
+INTEGER_BOUNDS = {"channels": (1, 3), "in_channels": (1, 6), "base": (1, 1024), "chroma_base": (1, 1024), "blocks": (1, 32),
                   "emb_dim": (2, 4096), "attention": (0, 64), "unshuffle": (1, 8)}
 REQUIRED = ("name", "channels", "base", "mults", "blocks", "emb_dim")
 MAX_LEVELS = 8
@@ -30,8 +30,9 @@ def check_architecture(architecture: object) -> None:
         raise ValueError(f"mults {mults!r} must be a list of 1 to {MAX_LEVELS} level multipliers")
     for mult in mults:
         _check_integer("mults", mult, 1, MAX_MULT)
-    if architecture["base"] * max(mults) > MAX_WIDTH:
-        raise ValueError(f"base × mults reaches {architecture['base'] * max(mults)} channels, over {MAX_WIDTH}")
+    for key in ("base", "chroma_base"):
+        if architecture.get(key, 0) * max(mults) > MAX_WIDTH:
+            raise ValueError(f"{key} × mults reaches {architecture[key] * max(mults)} channels, over {MAX_WIDTH}")
     if architecture["emb_dim"] % 2:
         raise ValueError(f"emb_dim {architecture['emb_dim']} must be even (sine and cosine halves)")
 

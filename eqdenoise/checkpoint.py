@@ -75,19 +75,29 @@ def network_width(architecture: dict) -> int:
 
 
 WT_NAME = "wt-unet"
-OPPONENT_NAMES = {"opponent-unet": False, "opponent-guided-unet": True}
+OPPONENT_NAMES = {"opponent-unet": False, "opponent-guided-unet": True, "opponent-split-unet": True}
+SPLIT_NAME = "opponent-split-unet"
 
 
 def build_network(architecture: dict) -> UNet | WTUNet | OpponentDenoiser:
     """Instantiate the network that an ``architecture`` config describes: ``unet``, weight-tied ``wt-unet``, or a
-    colour network made of one gray U-Net run on the opponent channels (``opponent-unet``, ``opponent-guided-unet``)."""
+    colour network of gray U-Nets on the opponent channels: one for all three (``opponent-unet``,
+    ``opponent-guided-unet``), or one of width ``base`` for the mean and a guided one of width ``chroma_base`` for
+    the colour differences (``opponent-split-unet``)."""
     in_channels = architecture.get("in_channels")
-    if architecture.get("name") in OPPONENT_NAMES:
+    name = architecture.get("name")
+    if name in OPPONENT_NAMES:
         if architecture.get("channels") != 3 or in_channels is not None:
             raise ValueError("an opponent network takes and returns 3 channels (RGB)")
-        guide = OPPONENT_NAMES[architecture["name"]]
-        gray = build_network({**architecture, "name": "unet", "channels": 1, "in_channels": 2 if guide else None})
-        return OpponentDenoiser(gray, guide=guide)
+        if (name == SPLIT_NAME) != ("chroma_base" in architecture):
+            raise ValueError("chroma_base belongs to an opponent-split-unet, and it needs one")
+        gray = {key: value for key, value in architecture.items() if key != "chroma_base"}
+        if name == SPLIT_NAME:
+            return OpponentDenoiser(build_network({**gray, "name": "unet", "channels": 1}), chroma=build_network(
+                {**gray, "name": "unet", "channels": 1, "in_channels": 2, "base": architecture["chroma_base"]}))
+        guide = OPPONENT_NAMES[name]
+        return OpponentDenoiser(build_network({**gray, "name": "unet", "channels": 1,
+                                               "in_channels": 2 if guide else None}), guide=guide)
     if architecture.get("name") == WT_NAME:
         if architecture.get("group") not in ("c4", "d4"):
             raise ValueError(f"a weight-tied network is built for group c4 or d4, not {architecture.get('group')!r}")

@@ -492,13 +492,24 @@ RegOpt = Annotated[float, typer.Option(
     "per batch (the paper's eq. 15–17), which pulls any network towards equivariance; costs one more forward pass "
     "of the EMA network per step. 0: off.")]
 NetworkOpt = Annotated[Optional[str], typer.Option(
-    metavar="unet|wt|opponent|opponent-guided", help="unet: a plain U-Net (made equivariant at run time by canon or "
-    "fa); wt: a U-Net of weight-tied group convolutions, equivariant by construction to --group (c4 or d4; SPDM+WT), "
-    "whose --width counts fields of |G| channels each; opponent (--channels 3): one gray U-Net run on the three "
-    "opponent channels of a colour image (mean and two colour differences); opponent-guided: the same, each channel "
-    "also seeing the mean. --init with a gray model of the same shape starts either from that model (the guided one "
-    "with small random weights from the mean). "
+    metavar="unet|wt|opponent|opponent-guided|opponent-split", help="unet: a plain U-Net (made equivariant at run "
+    "time by canon or fa); wt: a U-Net of weight-tied group convolutions, equivariant by construction to --group (c4 "
+    "or d4; SPDM+WT), whose --width counts fields of |G| channels each; opponent (--channels 3): one gray U-Net run on "
+    "the three opponent channels of a colour image (mean and two colour differences); opponent-guided: the same, each "
+    "channel also seeing the mean. --init with a gray model of the same shape starts either from that model (the "
+    "guided one with small random weights from the mean). opponent-split: a gray U-Net of --width for the mean and "
+    "one of --chroma-width, seeing the mean, for the two colour differences. "
     "Default: the --init checkpoint's, else unet.")]
+ChromaWidthOpt = Annotated[Optional[int], typer.Option(
+    min=1, help="--network opponent-split: base width of the colour-difference network. Default: that of an "
+    "opponent --init checkpoint (its colour-difference network's, or its one network's), else --width. It starts from "
+    "--init's when that holds a guided network of this shape, else fresh.")]
+LumaInitOpt = Annotated[Optional[Path], typer.Option(
+    help="--network opponent-split: start the mean-channel network from this gray model (or opponent model's mean "
+    "network), grown to --width if that is wider. Default: from --init.")]
+FreezeLumaOpt = Annotated[bool, typer.Option(
+    "--freeze-luma", help="--network opponent-split: train the colour-difference network only; the mean-channel "
+    "network keeps its starting weights (and costs no backward pass).")]
 InitOpt = Annotated[Optional[Path], typer.Option(
     help="Start from this checkpoint's weights (same task and architecture, or a smaller --width or --blocks) with a "
     "fresh optimizer, e.g. to train a shipped model further.")]
@@ -510,7 +521,7 @@ EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of 
 OverrideOpt = Annotated[bool, typer.Option(help="With --resume: let the settings given replace the saved run's "
                                            "(each replacement is recorded in the checkpoint). Without it, a setting "
                                            "that differs from the saved one is an error.")]
-SETTINGS_OF_OPTIONS = {"width": ("base",), "level": ("mults",), "scale": ("scales",),
+SETTINGS_OF_OPTIONS = {"width": ("base",), "chroma_width": ("chroma_base",), "level": ("mults",), "scale": ("scales",),
                        "sigma_range": ("sigma_min_255", "sigma_max_255"), "source": ("data",),
                        "source_window": ("source_range",), "source_unit": ("source_range",),
                        "target_window": ("target_range",), "target_unit": ("target_range",),
@@ -565,6 +576,9 @@ def train_denoiser_command(
     channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
     network: NetworkOpt = None,
     width: WidthOpt = None,
+    chroma_width: ChromaWidthOpt = None,
+    luma_init: LumaInitOpt = None,
+    freeze_luma: FreezeLumaOpt = False,
     blocks: BlocksOpt = None,
     attention: AttentionOpt = None,
     level: Annotated[Optional[list[int]], typer.Option(
@@ -630,7 +644,9 @@ def train_denoiser_command(
                              blocks=blocks, attention=attention, init=str(init) if init else None,
                              mults=tuple(level) if level else None, unshuffle=unshuffle,
                              teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
-                             teacher_fa=teacher_fa and teacher is not None, precision=precision.value, network=network, reg=reg)
+                             teacher_fa=teacher_fa and teacher is not None, precision=precision.value, network=network, reg=reg,
+                             chroma_base=chroma_width, luma_init=str(luma_init) if luma_init else None,
+                             freeze_luma=freeze_luma)
     _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
 
 

@@ -25,13 +25,23 @@ from safetensors import safe_open
 
 from . import __version__
 from .bridge_schedule import BrownianBridge
-from .checkpoint import OPPONENT_NAMES, WT_NAME, atomic_save, build_network, load_model, make_config, read_config, save_model
+from .checkpoint import (
+    OPPONENT_NAMES,
+    SPLIT_NAME,
+    WT_NAME,
+    atomic_save,
+    build_network,
+    load_model,
+    make_config,
+    read_config,
+    save_model,
+)
 from .distributed import any_rank, data_parallel, is_writer, mean_over_ranks, my_rows, process_group, rank_and_world
 from .errors import EqdenoiseError, first_line
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
-from .opponent import OpponentDenoiser, opponent_weights
+from .opponent import OpponentDenoiser, luma_weights, opponent_weights
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
@@ -57,6 +67,9 @@ class TrainSettings:
     attention: int | None = None
     unshuffle: int | None = None
     network: str | None = None
+    chroma_base: int | None = None
+    luma_init: str | None = None
+    freeze_luma: bool = False
     steps: int = 20000
     batch: int = 16
     patch: int = 48
@@ -87,7 +100,7 @@ class TrainSettings:
 
     def architecture(self) -> dict:
         """The network's architecture config: a plain U-Net, a weight-tied one for ``network == "wt"``, or a gray
-        U-Net on the opponent channels for ``opponent`` and ``opponent-guided``."""
+        U-Net on the opponent channels for ``opponent`` and ``opponent-guided`` (two for ``opponent-split``)."""
         architecture = {"name": "unet", "channels": self.channels, "base": self.base, "mults": list(self.mults),
                         "blocks": self.blocks, "emb_dim": 128}
         if self.task == "bridge":
@@ -100,6 +113,8 @@ class TrainSettings:
             architecture["unshuffle"] = self.unshuffle
         if self.network in NETWORK_NAMES:
             architecture["name"] = NETWORK_NAMES[self.network]
+        if self.network == "opponent-split":
+            architecture["chroma_base"] = self.chroma_base
         return architecture
 
 
@@ -320,11 +335,13 @@ def _train(settings: TrainSettings, resume: bool, minutes: float | None, progres
         images = load_training_images(Path(settings.data), settings.channels, settings.patch, settings.scales)
     torch.manual_seed(settings.seed)
     network = build_network(settings.architecture())
-    if settings.init:
+    if settings.init or settings.luma_init:
         network.load_state_dict(_initial_weights(settings, network))
     _check_patch(settings, network.stride)
     teacher = _teacher(settings)
     network = for_training(network, settings.precision)
+    if settings.freeze_luma:
+        network.gray.requires_grad_(False)
     initial = {key: value.clone() for key, value in network.state_dict().items()}
     ema = build_network(settings.architecture())
     ema.load_state_dict(network.state_dict())
@@ -375,8 +392,8 @@ def _train(settings: TrainSettings, resume: bool, minutes: float | None, progres
 
 def with_init_shape(settings: TrainSettings) -> TrainSettings:
     """``settings`` with unset shape fields filled in: the ``init`` checkpoint's, else width 32, levels 1/2/4, 1 block."""
-    have = (read_config(Path(settings.init))["architecture"] if settings.init
-            else {"base": 32, "blocks": 1, "mults": [1, 2, 4]})
+    source = settings.init or settings.luma_init
+    have = read_config(Path(source))["architecture"] if source else {"base": 32, "blocks": 1, "mults": [1, 2, 4]}
     base = int(have["base"]) if settings.base is None else settings.base
     blocks = int(have["blocks"]) if settings.blocks is None else settings.blocks
     mults = tuple(int(m) for m in have["mults"]) if settings.mults is None else tuple(settings.mults)
@@ -390,8 +407,13 @@ def with_init_shape(settings: TrainSettings) -> TrainSettings:
         raise EqdenoiseError(f"unknown network {network!r}; choose unet, wt, {' or '.join(NETWORK_NAMES)}")
     if network in NETWORK_NAMES and (settings.channels != 3 or settings.task != "denoise"):
         raise EqdenoiseError(f"--network {network} is a colour denoiser: it needs --channels 3")
+    split = network == "opponent-split"
+    if not split and (settings.chroma_base or settings.luma_init or settings.freeze_luma):
+        raise EqdenoiseError("--chroma-width, --luma-init and --freeze-luma belong to --network opponent-split")
+    from_init = int(have.get("chroma_base", have["base"])) if settings.init and have.get("name") in OPPONENT_NAMES else base
+    chroma_base = (settings.chroma_base or from_init) if split else None
     return replace(settings, base=base, blocks=blocks, mults=mults, attention=attention, unshuffle=unshuffle,
-                   network=network)
+                   network=network, chroma_base=chroma_base)
 
 
 def _network_kind(architecture: dict) -> str:
@@ -429,8 +451,11 @@ def _teacher(settings: TrainSettings):
 def _initial_weights(settings: TrainSettings, network: UNet) -> dict:
     """Weights of the ``init`` checkpoint, grown (``grow.py``) if ``settings`` asks for more blocks or channels; a gray
     U-Net of the same shape starts an opponent network from its weights (``opponent.opponent_weights``)."""
+    want = settings.architecture()
+    if want["name"] == SPLIT_NAME:
+        return _split_weights(settings, network)
     model = load_model(Path(settings.init))
-    have, want = model.config["architecture"], settings.architecture()
+    have = model.config["architecture"]
     if model.task == settings.task and have == want:
         return model.network.state_dict()
     gray_like = (have.get("name"), have.get("channels"), have.get("in_channels")) in (("unet", 1, None),
@@ -450,6 +475,38 @@ def _shape(architecture: dict) -> tuple:
     """Widths, depth and layout of a U-Net architecture, whatever it is wrapped in."""
     keys = ("base", "mults", "blocks", "emb_dim", "unshuffle", "attention")
     return tuple(architecture.get(key) for key in keys)
+
+
+def _split_weights(settings: TrainSettings, network: OpponentDenoiser) -> dict:
+    """A split opponent network's first weights: the mean network from ``luma_init`` (else ``init``) as a gray U-Net
+    (``opponent.luma_weights``), grown to the width asked; the colour-difference network from ``init`` if that holds
+    a guided one of its shape, else the fresh random one."""
+    weights = network.state_dict()
+    init = load_model(Path(settings.init), task="denoise") if settings.init else None
+    chroma_shape = _shape({**settings.architecture(), "base": settings.chroma_base})
+    if init is not None and isinstance(init.network, OpponentDenoiser) and init.network.guide:
+        own = init.network.gray if init.network.chroma is None else init.network.chroma
+        have = init.config["architecture"]
+        if _shape({**have, "base": have.get("chroma_base", have["base"])}) == chroma_shape:
+            weights.update({f"chroma.{key}": value.clone() for key, value in own.state_dict().items()})
+    source = load_model(Path(settings.luma_init), task="denoise") if settings.luma_init else init
+    if source is None:
+        return weights
+    gray_source = source.channels == 1 and source.config["architecture"].get("in_channels") in (None, 1)
+    if not (gray_source or isinstance(source.network, OpponentDenoiser)) or source.equivariant_group:
+        raise EqdenoiseError(f"{source.path}: the mean-channel network starts from a gray U-Net or an opponent "
+                             "network, not this one")
+    small_architecture = {**source.config["architecture"], "name": "unet", "channels": 1, "in_channels": None}
+    small_architecture.pop("chroma_base", None)
+    want = {**settings.architecture(), "name": "unet", "channels": 1, "in_channels": None}
+    want.pop("chroma_base")
+    if not can_grow(small_architecture, want):
+        raise EqdenoiseError(f"{source.path}: its network {_shape(small_architecture)} cannot grow to the mean "
+                             f"network {_shape(want)} (widths and blocks may grow, levels stay)")
+    small = build_network(small_architecture)
+    small.load_state_dict(luma_weights(source.network))
+    weights.update({f"gray.{key}": value for key, value in grown_weights(small, network.gray).items()})
+    return weights
 
 
 def _save_checkpoint(settings: TrainSettings, schedule, network, ema, initial: dict, record: dict) -> None:

@@ -155,6 +155,18 @@ def opponent_architecture(guided: bool = True) -> dict:
     return {**unshuffle_architecture(3), "name": name}
 
 
+def split_architecture(chroma_base: int = 2) -> dict:
+    """A tiny split colour network: a pixel-unshuffle-2 gray U-Net for the mean, a narrower guided one for the chroma."""
+    return {**unshuffle_architecture(3), "name": "opponent-split-unet", "chroma_base": chroma_base}
+
+
+@pytest.fixture(scope="session")
+def tiny_split(tmp_path_factory):
+    """A random-weight split opponent colour denoiser, loaded."""
+    path = tmp_path_factory.mktemp("split") / "tiny-split.safetensors"
+    return load_model(write_tiny_checkpoint(path, channels=3, architecture=split_architecture()))
+
+
 @pytest.fixture(scope="session")
 def tiny_opponent(tmp_path_factory):
     """A random-weight guided opponent colour denoiser, loaded."""
