@@ -27,6 +27,11 @@ def torchrun(processes: int, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
 
+def failure(result: subprocess.CompletedProcess) -> str:
+    """What a failed torchrun printed: the workers' own output first (the launcher's report of it follows)."""
+    return result.stdout[-2000:] + "\n" + result.stderr[:6000]
+
+
 def weights(path) -> list[torch.Tensor]:
     return [p.detach() for p in load_model(path).network.parameters()]
 
@@ -41,7 +46,7 @@ def test_two_processes_train_what_one_process_trains_on_the_whole_batch(folder, 
     single = CliRunner().invoke(app, [*COMMON, str(folder), "--out", str(one), "--steps", "4"])
     assert single.exit_code == 0, single.output
     double = torchrun(2, *COMMON, str(folder), "--out", str(two), "--steps", "4")
-    assert double.returncode == 0, double.stderr[-2000:]
+    assert double.returncode == 0, failure(double)
     assert_same_model(one, two)
     assert load_model(two).config["training"]["processes"] == 2
     assert sum(1 for line in (tmp_path / "two.log.jsonl").read_text().splitlines()) == 4
@@ -57,7 +62,7 @@ def test_two_processes_distil_what_one_process_distils(folder, tmp_path, tiny_gr
     single = CliRunner().invoke(app, [*COMMON, *teacher, str(folder), "--out", str(one), "--steps", "3"])
     assert single.exit_code == 0, single.output
     double = torchrun(2, *COMMON, *teacher, str(folder), "--out", str(two), "--steps", "3")
-    assert double.returncode == 0, double.stderr[-2000:]
+    assert double.returncode == 0, failure(double)
     assert_same_model(one, two)
 
 
@@ -65,7 +70,7 @@ def test_a_run_resumes_with_another_number_of_processes(folder, tmp_path):
     straight, switched = tmp_path / "straight.safetensors", tmp_path / "switched.safetensors"
     assert CliRunner().invoke(app, [*COMMON, str(folder), "--out", str(straight), "--steps", "4"]).exit_code == 0
     first = torchrun(2, *COMMON, str(folder), "--out", str(switched), "--steps", "4", "--stop-at", "2")
-    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.returncode == 0, failure(first)
     rest = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(switched), "--resume"])
     assert rest.exit_code == 0, rest.output
     assert_same_model(straight, switched)
