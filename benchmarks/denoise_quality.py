@@ -187,6 +187,8 @@ def main() -> None:
     parser.add_argument("--bf16", action="store_true", help="also each one-step method with --precision bf16")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set only")
     parser.add_argument("--per-image", action="store_true", help="also a PSNR table per image, set and σ")
+    parser.add_argument("--no-gray-on-color", action="store_true",
+                        help="on the colour sets, leave out the row of --model on the opponent channels")
     args = parser.parse_args()
     peers = {PEERS[name][0]: PEERS[name][1]() for name in args.peers}
     models = {"gray": resolve_model(args.model, task="denoise")}
@@ -199,7 +201,7 @@ def main() -> None:
         named = dict(list(load_named_set(set_name).items())[: args.limit])
         cleans = list(named.values())
         runs = eqdenoise_runs(models["color" if set_name in COLOR_SETS else "gray"], args)
-        if set_name in COLOR_SETS:
+        if set_name in COLOR_SETS and not args.no_gray_on_color:
             runs[f"eqdenoise canon, 1 step, {args.model} on opponent channels"] = EqdenoiseRun(models["gray"], "canon", 1)
         elif args.wt_model:
             runs.update({f"eqdenoise {m}, 1 step, {args.wt_model}": EqdenoiseRun(models["wt"], m, 1)
