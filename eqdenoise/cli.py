@@ -43,8 +43,8 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", hel
                                        "or path to a .safetensors checkpoint.")]
 DenoiserOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", metavar="NAME|PATH", help="Shipped model name (see 'eqdenoise models') or path to a .safetensors "
-    "checkpoint. Default: gray-d4 for gray images, rgb-d4-opponent for colour ones (rgb-d4-fast: about 0.8 times "
-    "its time, 0.4 dB lower). A gray model denoises a colour image through its opponent channels (gray-d4: "
+    "checkpoint. Default: gray-d4 for gray images, rgb-d4-split for colour ones (rgb-d4-opponent: about 1.3 times "
+    "its time, 0.02 dB higher). A gray model denoises a colour image through its opponent channels (gray-d4: "
     "FFDNet colour's quality at 9 times its time).")]
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
@@ -329,7 +329,7 @@ def verify(
     image_path: Annotated[Path, typer.Argument(metavar="INPUT", readable=False, help="The image to check on.")],
     task: Annotated[Task, typer.Option(help="Pipeline to check: denoise, or transfer (a bridge model).")] = Task.denoise,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped model name or "
-                                                 "checkpoint path. Default: gray-d4 (rgb-d4-opponent for colour) for "
+                                                 "checkpoint path. Default: gray-d4 (rgb-d4-split for colour) for "
                                                  "denoise, ct2pet-d4 for transfer.")] = None,
     group: GroupOpt = None,
     method: MethodOpt = Method.canon,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .checkpoint import Model
 
 MANIFEST = "manifest.json"
-GRAY_DENOISER, COLOR_DENOISER = "gray-d4", "rgb-d4-opponent"
+GRAY_DENOISER, COLOR_DENOISER = "gray-d4", "rgb-d4-split"
 
 
 def models_dir() -> Path:

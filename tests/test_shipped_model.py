@@ -21,7 +21,8 @@ def psnr(clean: np.ndarray, result: np.ndarray) -> float:
 
 def test_manifest_matches_files():
     entries = {e["name"]: e for e in manifest()}
-    shipped = {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast", "rgb-d4-opponent"}
+    shipped = {"gray-d4", "gray-d4-large", "gray-d4-fast", "rgb-d4", "rgb-d4-fast", "rgb-d4-opponent",
+               "rgb-d4-split"}
     assert shipped <= set(entries)
     for entry in entries.values():
         assert sha256(models_dir() / entry["file"]) == entry["sha256"]
@@ -49,7 +50,7 @@ def test_default_mode_gains_at_least_7_db_on_unseen_photographs(tmp_path, name, 
     assert after - before >= 7.0, f"{before:.2f} dB → {after:.2f} dB"
 
 
-@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast", "rgb-d4-opponent", "gray-d4-fast"])
+@pytest.mark.parametrize("prior", ["rgb-d4", "rgb-d4-fast", "rgb-d4-opponent", "rgb-d4-split", "gray-d4-fast"])
 @pytest.mark.parametrize("name", ["coffee-rgb", "ihc-rgb"])
 def test_rgb_prior_beats_non_local_means_on_held_out_crops(tmp_path, name, prior):
     from skimage.restoration import denoise_nl_means
@@ -84,6 +85,16 @@ def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, c
 def test_verify_is_exact_with_the_other_gray_models(tmp_path, model, method):
     pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None] / 255
     image = save_png(tmp_path / "crop.png", pixels[:, 30:70, 50:117])
+    result = runner.invoke(app, ["verify", str(image), "-m", model, "--method", method, "--json"])
+    assert result.exit_code == 0, result.output
+    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+
+
+@pytest.mark.parametrize("model", ["rgb-d4-opponent", "rgb-d4-fast"])
+@pytest.mark.parametrize("method", ["canon", "fa"])
+def test_verify_is_exact_with_the_other_colour_models(tmp_path, model, method):
+    pixels = np.asarray(Image.open(SAMPLES / "coffee-rgb-noisy25.png"), dtype=np.float32).transpose(2, 0, 1) / 255
+    image = save_png(tmp_path / "crop.png", pixels[:, 40:84, 60:97])
     result = runner.invoke(app, ["verify", str(image), "-m", model, "--method", method, "--json"])
     assert result.exit_code == 0, result.output
     assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
