@@ -547,6 +547,7 @@ def _given_settings(ctx: typer.Context, settings) -> dict[str, object]:
 def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int],
            given: dict[str, object], override: bool, overwrite: bool) -> None:
     """Run a training (resumed from the state's own settings) with a progress bar; report where the checkpoint went."""
+    from .distributed import exit_worker_now
     from .train import resume_settings, run_training, state_path
 
     try:
@@ -565,6 +566,7 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
         raise typer.Exit(1) from None
     if os.environ.get("RANK", "0") == "0":
         out.print(f"wrote {settings.out} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
+    exit_worker_now()
 
 
 @train_app.command("denoiser")

@@ -8,6 +8,7 @@ whole batch (up to the summation order of float arithmetic), and a run may resum
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 
 import torch
@@ -40,6 +41,22 @@ def process_group():
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def exit_worker_now(code: int = 0) -> None:
+    """End a torchrun worker at once after its work is done and flushed, skipping the interpreter's finalization.
+
+    Gloo's worker threads outlive ``destroy_process_group``: a barrier's completed work, released on such a thread,
+    frees tensors whose Python objects need the interpreter lock. If that happens while the interpreter finalizes,
+    the thread is terminated inside a C++ destructor and the whole process aborts (SIGABRT, "terminate called
+    without an active exception") although training and its checkpoint are complete (``docs/method.md``, "Several processes").
+    Outside torchrun this returns and the process ends normally.
+    """
+    if launched_world() == 1:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def rank_and_world() -> tuple[int, int]:
