@@ -66,38 +66,37 @@ def test_rgb_prior_beats_non_local_means_on_held_out_crops(tmp_path, name, prior
     assert ours >= theirs + 0.5, f"{prior} {ours:.2f} dB, non-local means {theirs:.2f} dB"
 
 
+def sample_crop(path, name: str, top: int, left: int, height: int, width: int):
+    """A crop of a sample image, saved as a PNG at ``path``."""
+    pixels = np.asarray(Image.open(SAMPLES / name), dtype=np.float32) / 255
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return save_png(path, pixels[:, top:top + height, left:left + width])
+
+
+def assert_verify_is_exact(image, *options: str) -> None:
+    result = runner.invoke(app, ["verify", str(image), "--json", *options])
+    assert result.exit_code == 0, result.output
+    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+
+
 @pytest.mark.parametrize("extra", [["--steps", "2", "--eta", "0"], ["--steps", "2", "--eta", "1"],
                                    ["--strength", "0.4", "--steps", "2"]])
 @pytest.mark.parametrize("method", ["canon", "fa"])
 @pytest.mark.parametrize("name, crop", [("cat-gray-noisy25.png", (40, 64)), ("coffee-rgb-noisy25.png", (48, 36)),
                                         ("ihc-rgb-noisy25.png", (36, 44))])
 def test_verify_is_exact_with_the_shipped_model(tmp_path, method, extra, name, crop):
-    pixels = np.asarray(Image.open(SAMPLES / name), dtype=np.float32) / 255
-    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
-    image = save_png(tmp_path / "crop.png", pixels[:, 30:30 + crop[0], 50:50 + crop[1]])
-    result = runner.invoke(app, ["verify", str(image), "--method", method, "--json", *extra])
-    assert result.exit_code == 0, result.output
-    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+    assert_verify_is_exact(sample_crop(tmp_path / "crop.png", name, 30, 50, *crop), "--method", method, *extra)
 
 
-@pytest.mark.parametrize("model", ["gray-d4-large", "gray-d4-fast"])
+@pytest.mark.parametrize("model, name, crop", [
+    ("gray-d4-large", "cat-gray-noisy25.png", (30, 50, 40, 67)),
+    ("gray-d4-fast", "cat-gray-noisy25.png", (30, 50, 40, 67)),
+    ("rgb-d4-opponent", "coffee-rgb-noisy25.png", (40, 60, 44, 37)),
+    ("rgb-d4-fast", "coffee-rgb-noisy25.png", (40, 60, 44, 37)),
+])
 @pytest.mark.parametrize("method", ["canon", "fa"])
-def test_verify_is_exact_with_the_other_gray_models(tmp_path, model, method):
-    pixels = np.asarray(Image.open(SAMPLES / "cat-gray-noisy25.png"), dtype=np.float32)[None] / 255
-    image = save_png(tmp_path / "crop.png", pixels[:, 30:70, 50:117])
-    result = runner.invoke(app, ["verify", str(image), "-m", model, "--method", method, "--json"])
-    assert result.exit_code == 0, result.output
-    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
-
-
-@pytest.mark.parametrize("model", ["rgb-d4-opponent", "rgb-d4-fast"])
-@pytest.mark.parametrize("method", ["canon", "fa"])
-def test_verify_is_exact_with_the_other_colour_models(tmp_path, model, method):
-    pixels = np.asarray(Image.open(SAMPLES / "coffee-rgb-noisy25.png"), dtype=np.float32).transpose(2, 0, 1) / 255
-    image = save_png(tmp_path / "crop.png", pixels[:, 40:84, 60:97])
-    result = runner.invoke(app, ["verify", str(image), "-m", model, "--method", method, "--json"])
-    assert result.exit_code == 0, result.output
-    assert all(e["max_abs_diff"] == 0 for e in json.loads(result.stdout)["elements"])
+def test_verify_is_exact_with_the_other_models(tmp_path, model, method, name, crop):
+    assert_verify_is_exact(sample_crop(tmp_path / "crop.png", name, *crop), "-m", model, "--method", method)
 
 
 def test_bf16_is_within_a_twentieth_of_a_db_of_fp32_and_exactly_equivariant(tmp_path):
