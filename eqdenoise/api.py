@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 from .names import DEFAULT_TRANSFER_STEPS
 
 if TYPE_CHECKING:
@@ -177,7 +177,8 @@ def sample(model: Model | str | Path, *, n: int = 1, size: tuple[int, int] | Non
     initial noise turns the sample (exactly for ``method`` canon and fa, to float rounding for wt).
     ``options`` are those of ``sample_options``: method, group, steps, eta, seed, tile, precision, noise_frame.
     """
-    from .sampling import initial_noise
+    from .pipeline import check_seed
+    from .sampling import check_sample_size, initial_noise
     from .sampling import sample as sample_one
 
     checked = sample_options(**options)
@@ -188,8 +189,10 @@ def sample(model: Model | str | Path, *, n: int = 1, size: tuple[int, int] | Non
         starts = [noise[None] if noise.ndim == 2 else np.moveaxis(noise, -1, 0)]
     else:
         if n < 1:
-            raise EqdenoiseError(f"n must be at least 1, got {n}")
+            raise UsageError(f"n must be at least 1, got {n}")
+        check_seed(checked.seed, n)
         height, width = size or (default_sample_side(loaded),) * 2
+        check_sample_size(loaded, height, width)
         starts = [initial_noise(loaded, height, width, checked.seed + i) for i in range(n)]
     results = []
     for i, start in enumerate(starts):
@@ -208,6 +211,8 @@ def default_sample_side(model: Model) -> int:
 def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, size: tuple[int, int] | None = None,
                  overwrite: bool = False, progress: ProgressFn | None = None, **options) -> list[Path]:
     """Write ``n`` samples as 8-bit PNGs ``sample-SEED.png`` into ``folder`` (made if missing), each atomically."""
+    import os
+
     from PIL import Image
 
     from .atomic import atomic_path
@@ -215,7 +220,7 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
     folder = Path(folder)
     seed = int(options.get("seed", 0))
     targets = [folder / f"sample-{seed + i:04d}.png" for i in range(n)]
-    existing = [str(t) for t in targets if t.exists() and not overwrite]
+    existing = [str(t) for t in targets if os.path.lexists(t) and not overwrite]
     if existing:
         raise EqdenoiseError(f"{existing[0]}: output exists (use --overwrite to replace it)")
     if folder.exists() and not folder.is_dir():
@@ -223,7 +228,7 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
     images = sample(model, n=n, size=size, progress=progress, **options)
     folder.mkdir(parents=True, exist_ok=True)
     for target, pixels in zip(targets, images, strict=True):
-        with atomic_path(target) as tmp:
+        with atomic_path(target, replace=overwrite) as tmp:
             Image.fromarray(np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)).save(tmp, format="PNG")
     return targets
 
@@ -267,6 +272,7 @@ def denoise_file(source: str | Path, target: str | Path, *, model: Model | str |
 def transfer_file(source: str | Path, target: str | Path, *, model: Model | str | Path | None = None,
                   overwrite: bool = False, progress: ProgressFn | None = None, **options) -> None:
     """Translate a DICOM slice or image file into ``target`` in the same form (DICOM, physical float TIFF, windowed)."""
+    from .dicom import DerivedLabels
     from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
     from .translation import translate
 
@@ -279,9 +285,12 @@ def transfer_file(source: str | Path, target: str | Path, *, model: Model | str 
     check_source_unit(scan, source_range)
     result = translate(loaded, to_unit(scan, source_range), checked, progress=progress)
     modalities = loaded.config.get("modalities", {})
+    target_modality = str(modalities.get("target", "target"))
     description = (f"eqdenoise {Path(str(loaded.path)).stem}: {modalities.get('source', 'source')} to "
-                   f"{modalities.get('target', 'target')}")
-    write_scan(scan, result, target, target_range, description, overwrite=overwrite)
+                   f"{target_modality} (simulated)")
+    labels = DerivedLabels(modality=target_modality, description=description,
+                           series_key=f"{loaded.path}|{checked}")
+    write_scan(scan, result, target, target_range, labels, overwrite=overwrite)
 
 
 @dataclass

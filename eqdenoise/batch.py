@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, first_line
 from .shards import shard_indices
 
 
@@ -154,6 +154,9 @@ def run_batch(inputs: list[Path], targets: list[Path], process: Callable[[Path, 
             summary.failed.append(source)
         except MemoryError:
             outcome = FileOutcome(source, target, "failed", f"{source}: not enough memory to process this image")
+            summary.failed.append(source)
+        except OSError as exc:
+            outcome = FileOutcome(source, target, "failed", f"{exc.filename or source}: {exc.strerror or first_line(exc)}")
             summary.failed.append(source)
         if on_file:
             on_file(outcome)

@@ -10,15 +10,15 @@ from collections.abc import Callable
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
 from . import __version__
 from .allocator import keep_freed_memory
-from .errors import EqdenoiseError
-from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, METHODS, NOISE_FRAMES, PRECISIONS
+from .errors import EqdenoiseError, UsageError
+from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, MAX_SEED, METHODS, NOISE_FRAMES, PRECISIONS
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -71,7 +71,8 @@ TileOpt = Annotated[Optional[int], typer.Option(
     min=0, help="Run the network on overlapping tiles of this side (≥ 64) to bound memory; 0 never tiles. "
                 "Default: 512-pixel tiles for images above one megapixel. Tiling happens in the canonical "
                 "frame, so results stay exactly equivariant.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of every random draw; the same seed gives the same output bit for bit.")]
+SeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of every random draw, 0 to 2⁶³ − 1; the same seed "
+                                       "gives the same output bit for bit.")]
 RunPrecisionOpt = Annotated[Precision, typer.Option(
     help="Arithmetic of the network. bf16: bfloat16, about 3x faster on CPUs with AMX or AVX512-BF16 and several "
     "times slower elsewhere (a warning says so), within a few thousandths of a dB; canon and fa stay exactly "
@@ -95,7 +96,7 @@ def _options(sigma: Optional[str], strength: Optional[float], steps: int, eta: f
         try:
             parsed = float(sigma)
         except ValueError:
-            raise EqdenoiseError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
+            raise UsageError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
     options = dict(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
                    group=group.value if group else None, tile=tile, precision=precision.value,
                    noise_frame=noise_frame.value, device=device.value)
@@ -199,7 +200,13 @@ def _summarise(summary) -> None:
 def _check_exclusive(overwrite: bool, skip_existing: bool) -> None:
     """--overwrite and --skip-existing ask opposite things of an existing output."""
     if overwrite and skip_existing:
-        raise EqdenoiseError("give either --overwrite or --skip-existing, not both")
+        raise UsageError("give either --overwrite or --skip-existing, not both")
+
+
+def _exit_with(exc: EqdenoiseError, message: str | None = None) -> NoReturn:
+    """One error line, then exit 2 for a usage error (a bad option value or combination), 1 for anything else."""
+    _fail(message or str(exc))
+    raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
 
 
 def _fail(message: str) -> None:
@@ -256,8 +263,7 @@ def denoise(
         items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
         targets = output_paths(items, output, "denoised")
     except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
+        _exit_with(exc)
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
         return _sigma_detail(denoise_file(source, target, model=chosen, overwrite=overwrite, progress=progress,
@@ -309,8 +315,7 @@ def transfer(
         items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
         targets = output_paths(items, output, target_name.lower().replace(" ", "-"))
     except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
+        _exit_with(exc)
 
     def process(source: Path, target: Path, progress: StepProgress) -> str:
         transfer_file(source, target, model=loaded, overwrite=overwrite, progress=progress, **options)
@@ -360,7 +365,7 @@ def verify(
                                device)
         else:
             if sigma is not None or strength is not None:
-                raise EqdenoiseError("--sigma and --strength apply to denoise, not to transfer")
+                raise UsageError("--sigma and --strength apply to denoise, not to transfer")
             options = _transfer_options(steps or DEFAULT_TRANSFER_STEPS, eta, seed, method, group, tile, precision,
                                         noise_frame, device)
         with _progress() as bar:
@@ -368,8 +373,8 @@ def verify(
             report = verify_image(image_path, task=task.value, model=model, tolerance=tolerance,
                                   progress=partial(_verify_progress, bar, bar_task), **options)
     except EqdenoiseError as exc:
-        _fail(str(exc) if str(exc).startswith(str(image_path)) else f"{image_path}: {exc}")
-        raise typer.Exit(1) from None
+        named = isinstance(exc, UsageError) or str(exc).startswith(str(image_path))
+        _exit_with(exc, str(exc) if named else f"{image_path}: {exc}")
     if as_json:
         out.print_json(json.dumps({"input": str(image_path), **report.to_dict()}))
     else:
@@ -431,8 +436,7 @@ def sample(
                                    progress=lambda done, total: bar.update(task, completed=done, total=total),
                                    **options)
     except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
+        _exit_with(exc)
     out.print(f"wrote {len(written)} sample(s) to {out_dir}")
 
 
@@ -472,7 +476,7 @@ AttentionOpt = Annotated[Optional[int], typer.Option(
     "(4·WINDOW pixels a side) between the middle blocks; 0 for none. Default: the --init checkpoint's, else none. "
     "With --init, a network without it gains it as the identity, so training goes on from the same function.")]
 LrOpt = Annotated[float, typer.Option(help="Peak learning rate of AdamW.")]
-TrainSeedOpt = Annotated[int, typer.Option(help="Seed of all random draws.")]
+TrainSeedOpt = Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of all random draws.")]
 SaveEveryOpt = Annotated[int, typer.Option(min=1, help="Write checkpoint and state every N steps.")]
 MinutesOpt = Annotated[Optional[float], typer.Option(help="Stop (after saving) once this many minutes have passed.")]
 StopAtOpt = Annotated[Optional[int], typer.Option(min=1, help="Stop (after saving) at this step, before the end of "
@@ -562,8 +566,7 @@ def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Pat
                                   progress=lambda step, total, loss: bar.update(
                                       task, completed=step, description=f"training (loss {loss:.4f})"))
     except EqdenoiseError as exc:
-        _fail(str(exc))
-        raise typer.Exit(1) from None
+        _exit_with(exc)
     if os.environ.get("RANK", "0") == "0":
         out.print(f"wrote {settings.out} after {record['steps_done']} steps ({record['wall_seconds'] / 60:.1f} min)")
     exit_worker_now()
@@ -638,7 +641,7 @@ def train_denoiser_command(
     if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1] or min(scales) <= 0:
         _fail("--channels must be 1 or 3, --patch a multiple of 4, --sigma-range two increasing positive levels "
               "and every --scale positive")
-        raise typer.Exit(1)
+        raise typer.Exit(2)
     settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
                              steps=steps, batch=batch, patch=patch, scales=scales, lr=lr, warmup=warmup, ema=ema, seed=seed,
                              save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
@@ -699,13 +702,13 @@ def train_bridge_command(
 
     if patch % 4:
         _fail("--patch must be a multiple of 4")
-        raise typer.Exit(1)
+        raise typer.Exit(2)
     windows = [{"unit": unit, "low": w[0], "high": w[1]} if w else IMAGE_RANGE
                for w, unit in ((source_window, source_unit), (target_window, target_unit))]
     for w, option in zip(windows, ("--source-window", "--target-window"), strict=True):
         if w["high"] <= w["low"]:
             _fail(f"{option}: HIGH must be above LOW")
-            raise typer.Exit(1)
+            raise typer.Exit(2)
     settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
                              group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
                              lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 from .names import DEVICES
 
 
@@ -18,7 +18,7 @@ def resolve_device(name: str) -> torch.device:
     """The torch device for ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; one line if it is not available."""
     kind = name.split(":", 1)[0]
     if kind not in DEVICES:
-        raise EqdenoiseError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)} (or cuda:N)")
+        raise UsageError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)} (or cuda:N)")
     if kind == "auto":
         return resolve_device("cuda" if torch.cuda.is_available() else "mps" if _has_mps() else "cpu")
     if kind == "cuda" and not torch.cuda.is_available():
@@ -28,7 +28,7 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise EqdenoiseError(f"unknown device {name!r} ({exc})") from None
+        raise UsageError(f"unknown device {name!r} ({exc})") from None
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise EqdenoiseError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     if device.type == "cuda":

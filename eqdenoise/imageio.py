@@ -198,10 +198,10 @@ def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
 def check_output(source: Path, path: Path, overwrite: bool, source_format: str | None = None) -> None:
     """Refuse an output that is the input, exists without ``overwrite``, has no folder, or names another format."""
     path = Path(path)
+    check_replaceable(path)
     if path.exists() and Path(source).exists() and os.path.samefile(path, source):
         raise EqdenoiseError(f"{path}: refusing to overwrite the input file")
-    check_replaceable(path)
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise EqdenoiseError(f"{path}: output exists (use --overwrite to replace it, or --skip-existing to keep it)")
     if not path.parent.is_dir():
         raise EqdenoiseError(f"{path}: output folder {path.parent} does not exist")
@@ -226,7 +226,7 @@ def write_pages(sources: list[LoadedImage], results: list[np.ndarray], path: Pat
     if len(images) > 1:
         options.update(save_all=True, append_images=images[1:])
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, replace=overwrite) as tmp:
             images[0].save(tmp, format=first.format, **options)
     except OSError as exc:
         raise EqdenoiseError(f"{path}: could not write output ({exc})") from None

@@ -6,3 +6,4 @@ GROUP_NAMES = ("trivial", "flip", "c4", "d4")
 PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_TRANSFER_STEPS = 1
+MAX_SEED = 2**63 - 1

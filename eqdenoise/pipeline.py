@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from .canon import canonical_frame, run_in_frame
 from .checkpoint import Model, network_width
 from .devices import resolve_device
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 from .groups import IDENTITY, Element, Group, get_group
-from .names import METHODS, NOISE_FRAMES
+from .names import MAX_SEED, METHODS, NOISE_FRAMES
 from .precision import check_precision
 from .predictors import NetworkPredictor, in_orientation, wrapped
 from .samplers import Noise, gaussian
@@ -49,22 +49,30 @@ class SamplerOptions:
     def check(self) -> None:
         """Reject values outside their ranges, and a device this machine does not have."""
         check_sampler_options(self.method, self.steps, self.eta, self.tile)
+        check_seed(self.seed)
         check_precision(self.precision)
         resolve_device(self.device)
         if self.noise_frame not in NOISE_FRAMES:
-            raise EqdenoiseError(f"unknown noise frame {self.noise_frame!r}; choose one of {', '.join(NOISE_FRAMES)}")
+            raise UsageError(f"unknown noise frame {self.noise_frame!r}; choose one of {', '.join(NOISE_FRAMES)}")
 
 
 def check_sampler_options(method: str, steps: int, eta: float, tile: int | None) -> None:
     """Reject a method, step count, η or tile size outside what the samplers accept."""
     if method not in METHODS:
-        raise EqdenoiseError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if steps < 1 or steps > 1000:
-        raise EqdenoiseError(f"--steps must be between 1 and 1000, got {steps}")
+        raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not isinstance(steps, int) or steps < 1 or steps > 1000:
+        raise UsageError(f"--steps must be between 1 and 1000, got {steps}")
     if not 0.0 <= eta <= 1.0:
-        raise EqdenoiseError(f"--eta must be in [0, 1], got {eta}")
-    if tile is not None and tile != 0 and tile < 64:
-        raise EqdenoiseError(f"--tile must be 0 (never tile) or at least 64, got {tile}")
+        raise UsageError(f"--eta must be in [0, 1], got {eta}")
+    if tile is not None and (not isinstance(tile, int) or tile < 0 or 0 < tile < 64):
+        raise UsageError(f"--tile must be 0 (never tile) or at least 64, got {tile}")
+
+
+
+def check_seed(seed: int, count: int = 1) -> None:
+    """Refuse a seed outside 0 … 2⁶³ − 1 (what a torch generator takes), counting the ``count`` seeds from it."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED - (count - 1):
+        raise UsageError(f"--seed must be a whole number from 0 to {MAX_SEED - (count - 1)}, got {seed}")
 
 
 def resolve_group(model: Model, name: str | None, method: str = "canon") -> Group:
@@ -112,15 +120,17 @@ def promise(model: Model, method: str, steps: int = 1, noise_frame: str = "canon
     return 0.0, "none: a plain network without a frame is not equivariant (this is expected to fail)"
 
 
-def check_unit_range(x: torch.Tensor, noise_std: float) -> None:
+def check_unit_range(x: torch.Tensor, noise_std: float, path: object = None) -> None:
     """Refuse values that no [0, 1] image with noise of this std reaches (beyond 6 std, at least ±1): a float image
-    in another unit (e.g. 935…3125 in a float TIFF) would otherwise be clipped to nonsense without a word."""
+    in another unit (e.g. 935…3125 in a float TIFF) would otherwise be clipped to nonsense without a word. Denoising
+    and training (clean images, std 0) share this rule."""
     margin = max(1.0, 6.0 * noise_std)
     low, high = float(x.min()), float(x.max())
     if low < -margin or high > 1.0 + margin:
-        raise EqdenoiseError(f"pixel values span {low:.6g}…{high:.6g}, beyond {-margin:g}…{1 + margin:g} that a [0, 1] "
-                             "image with this noise reaches; denoise takes float images scaled to [0, 1] (scale it "
-                             "first; integer images are scaled by their bit depth)")
+        raise EqdenoiseError(f"{f'{path}: ' if path else ''}pixel values span {low:.6g}…{high:.6g}, beyond "
+                             f"{-margin:g}…{1 + margin:g} that a [0, 1] "
+                             "image with this noise reaches; denoise and train take float images scaled to [0, 1] "
+                             "(scale it first; integer images are scaled by their bit depth)")
 
 
 def available_memory() -> int:

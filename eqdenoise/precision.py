@@ -14,14 +14,14 @@ import copy
 import torch
 from torch import nn
 
-from .errors import EqdenoiseError
+from .errors import UsageError
 from .names import PRECISIONS
 
 
 def check_precision(precision: str) -> None:
     """Reject anything but the supported precisions."""
     if precision not in PRECISIONS:
-        raise EqdenoiseError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
 
 
 def has_fast_bf16() -> bool:

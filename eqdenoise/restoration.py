@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .checkpoint import Model
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 from .groups import Element, Group
 from .noise_level import estimate_sigma
 from .opponent import NOISE_GAIN, from_opponent, to_opponent
@@ -27,6 +27,7 @@ from .predictors import eps_denoiser, eps_predictor
 from .samplers import Noise, ddim_sample
 
 ProgressFn = Callable[[int, int], None]
+MIN_STRENGTH = 1e-3
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,14 @@ class DenoiseOptions(SamplerOptions):
     def check(self) -> None:
         """Reject option combinations and values outside their ranges."""
         if self.strength is not None and self.sigma is not None:
-            raise EqdenoiseError("give either --sigma or --strength, not both")
-        if self.strength is not None and not 0.0 < self.strength <= 1.0:
-            raise EqdenoiseError(f"--strength must be in (0, 1], got {self.strength}")
+            raise UsageError("give either --sigma or --strength, not both")
+        if self.strength is not None and not MIN_STRENGTH <= self.strength <= 1.0:
+            raise UsageError(f"--strength must be in [{MIN_STRENGTH:g}, 1] (below {MIN_STRENGTH:g} the added noise is "
+                             f"under a fifth of an 8-bit level), got {self.strength}")
         if isinstance(self.sigma, str) and self.sigma != "auto":
-            raise EqdenoiseError(f"--sigma must be a number or 'auto', got {self.sigma!r}")
+            raise UsageError(f"--sigma must be a number or 'auto', got {self.sigma!r}")
         if isinstance(self.sigma, (int, float)) and not 0.0 < self.sigma <= 255.0:
-            raise EqdenoiseError(f"--sigma must be in (0, 255] on the 0–255 scale, got {self.sigma}")
+            raise UsageError(f"--sigma must be in (0, 255] on the 0–255 scale, got {self.sigma}")
         super().check()
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from .checkpoint import Model
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 from .groups import Element
+from .imageio import MAX_PIXELS
 from .pipeline import SamplerOptions, check_memory, method_predictor, resolve_group, run_method, tile_size
 from .predictors import eps_denoiser, eps_predictor
 from .samplers import Noise, ddim_sample
@@ -30,6 +31,19 @@ class SampleOptions(SamplerOptions):
     """Sampler settings for unconditional samples: 50 DDIM steps by default."""
 
     steps: int = DEFAULT_SAMPLE_STEPS
+
+
+def check_sample_size(model: Model, height: int, width: int) -> None:
+    """Refuse a sample size that is not whole multiples of the network's stride, or over the megapixel limit."""
+    stride = model.network.stride
+    sides = (height, width)
+    if not all(isinstance(side, int) and not isinstance(side, bool) and side >= stride for side in sides) \
+            or height % stride or width % stride:
+        raise UsageError(f"--size {height} {width}: each side must be a multiple of the network's stride {stride}, "
+                         f"at least {stride}")
+    if height * width > MAX_PIXELS:
+        raise UsageError(f"--size {height} {width}: {height * width:,} pixels is over the "
+                         f"{MAX_PIXELS // 1_000_000} megapixel limit")
 
 
 def initial_noise(model: Model, height: int, width: int, seed: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dicom import DICOM_SUFFIXES, DicomSlice, is_dicom, read_dicom, write_dicom
+from .dicom import DICOM_SUFFIXES, DerivedLabels, DicomSlice, is_dicom, read_dicom, write_dicom
 from .errors import EqdenoiseError
 from .imageio import LoadedImage, check_output, image_files, read_image, write_image
 
@@ -97,14 +97,14 @@ def check_scan_output(source: Scan, path: Path, overwrite: bool) -> None:
         raise EqdenoiseError(f"{path}: the output keeps the input's format (DICOM); give it a .dcm extension")
 
 
-def write_scan(source: Scan, unit_values: np.ndarray, path: Path, window: ValueRange, description: str,
+def write_scan(source: Scan, unit_values: np.ndarray, path: Path, window: ValueRange, labels: DerivedLabels,
                overwrite: bool = False) -> None:
-    """Write a result in the source's form: DICOM series, float TIFF in physical units, or a windowed image."""
+    """Write a result in the source's form: a derived DICOM series, float TIFF in physical units, or a windowed image."""
     path = Path(path)
     if source.dicom is not None:
         check_scan_output(source, path, overwrite)
-        write_dicom(source.dicom, from_unit(unit_values[0], window), path, window.low, window.high, window.unit,
-                    description)
+        write_dicom(source.dicom, from_unit(unit_values[0], window), path, (window.low, window.high, window.unit),
+                    labels, overwrite=overwrite)
     elif source.physical:
         write_image(source.image, from_unit(unit_values, window), path, overwrite=overwrite)
     else:

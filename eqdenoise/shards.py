@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
 
 
 def resolve_shard(given: str | None, environ: Mapping[str, str] = os.environ) -> tuple[int, int]:
@@ -21,10 +21,10 @@ def resolve_shard(given: str | None, environ: Mapping[str, str] = os.environ) ->
         return rank + 1, world
     parts = given.split("/")
     if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
-        raise EqdenoiseError(f"--shard {given!r} must be K/N, e.g. 1/4 for the first of four shards")
+        raise UsageError(f"--shard {given!r} must be K/N, e.g. 1/4 for the first of four shards")
     index, count = int(parts[0]), int(parts[1])
     if not 1 <= index <= count:
-        raise EqdenoiseError(f"--shard {given}: K must be from 1 to N")
+        raise UsageError(f"--shard {given}: K must be from 1 to N")
     return index, count
 
 

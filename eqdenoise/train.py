@@ -37,11 +37,12 @@ from .checkpoint import (
     save_model,
 )
 from .distributed import any_rank, data_parallel, is_writer, mean_over_ranks, my_rows, process_group, rank_and_world
-from .errors import EqdenoiseError, first_line
+from .errors import EqdenoiseError, UsageError, first_line
 from .groups import get_group
 from .grow import can_grow, grown_weights
 from .imageio import image_files, read_image
 from .opponent import OpponentDenoiser, luma_weights, opponent_weights
+from .pipeline import check_unit_range
 from .precision import check_precision, for_inference, for_training, run, training_layout
 from .scans import ValueRange, paired_files, read_scan, to_unit
 from .schedule import CosineSchedule
@@ -127,6 +128,7 @@ def load_training_images(folder: Path, channels: int, patch: int,
     images, total = [], 0
     for path in files:
         pixels = read_image(path).pixels
+        check_unit_range(torch.from_numpy(pixels), 0.0, path)
         if channels == 1 and pixels.shape[0] == 3:
             pixels = np.tensordot(np.array([0.299, 0.587, 0.114], dtype=np.float32), pixels, axes=1)[None]
         elif channels == 3 and pixels.shape[0] == 1:
@@ -311,6 +313,8 @@ def run_training(settings: TrainSettings, resume: bool = False, minutes: float |
     Under ``torchrun`` the processes share each step's batch (``--batch`` is the whole step's) and only rank 0
     writes; see ``distributed.py``.
     """
+    if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
+        raise UsageError(f"--minutes must be a positive number, got {minutes}")
     with process_group():
         return _train(settings, resume, minutes, progress if is_writer() else None, pause_at, state, overwrite)
 

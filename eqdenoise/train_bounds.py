@@ -6,7 +6,8 @@ import math
 from dataclasses import fields
 
 from .architecture_checks import check_architecture
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
+from .pipeline import check_seed
 
 MAX_BATCH_PIXELS = 2**22
 MAX_TRAINING_VALUES = 2**29
@@ -19,27 +20,28 @@ def check_settings(settings) -> None:
     for item in fields(settings):
         value = getattr(settings, item.name)
         if isinstance(value, float) and not math.isfinite(value):
-            raise EqdenoiseError(f"--{item.name.replace('_', '-')} {value} is not a finite number")
+            raise UsageError(f"--{item.name.replace('_', '-')} {value} is not a finite number")
     if not 0.0 <= settings.lr <= 1.0:
-        raise EqdenoiseError(f"--lr {settings.lr:g} must be in [0, 1]")
+        raise UsageError(f"--lr {settings.lr:g} must be in [0, 1]")
     if not 0.0 < settings.sigma_min_255 < settings.sigma_max_255 <= 255.0:
-        raise EqdenoiseError(f"--sigma-range {settings.sigma_min_255:g} {settings.sigma_max_255:g} must have "
+        raise UsageError(f"--sigma-range {settings.sigma_min_255:g} {settings.sigma_max_255:g} must have "
                              "0 < LOW < HIGH ≤ 255")
     if not 8 <= settings.patch <= MAX_PATCH:
-        raise EqdenoiseError(f"--patch {settings.patch} must be from 8 to {MAX_PATCH} pixels")
+        raise UsageError(f"--patch {settings.patch} must be from 8 to {MAX_PATCH} pixels")
     pixels = settings.batch * settings.patch**2 * settings.channels
     if pixels > MAX_BATCH_PIXELS:
-        raise EqdenoiseError(f"--batch {settings.batch} of {settings.patch}² patches is {pixels:,} values a step, over "
+        raise UsageError(f"--batch {settings.batch} of {settings.patch}² patches is {pixels:,} values a step, over "
                              f"the {MAX_BATCH_PIXELS:,} limit (about 10 GB of activations); use a smaller batch")
     for scale in settings.scales:
         if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
-            raise EqdenoiseError(f"--scale {scale:g} must be from {SCALE_RANGE[0]:g} to {SCALE_RANGE[1]:g}")
+            raise UsageError(f"--scale {scale:g} must be from {SCALE_RANGE[0]:g} to {SCALE_RANGE[1]:g}")
+    check_seed(settings.seed)
     if settings.reg > 1e3 or settings.beta > 100.0:
-        raise EqdenoiseError("--reg must be at most 1000 and --beta at most 100")
+        raise UsageError("--reg must be at most 1000 and --beta at most 100")
     try:
         check_architecture(settings.architecture())
     except ValueError as exc:
-        raise EqdenoiseError(f"network shape: {exc}") from None
+        raise UsageError(f"network shape: {exc}") from None
 
 
 def check_training_values(total: int, path: object, scale: float) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pydicom.dataelem import DataElement
 
 from conftest import ct_small_path
-from eqdenoise.dicom import read_dicom, write_dicom
+from eqdenoise.dicom import DerivedLabels, read_dicom, write_dicom
 from eqdenoise.errors import EqdenoiseError
 
 
@@ -44,7 +44,7 @@ def test_a_malformed_header_field_is_one_line_naming_the_file(tmp_path, field, v
         assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
     else:
         assert field == "SeriesNumber" and scan.values.shape == (1, 128, 128)
-        write_dicom(scan, scan.values[0], tmp_path / "out.dcm", -1024.0, 3071.0, "HU", "written")
+        write_dicom(scan, scan.values[0], tmp_path / "out.dcm", (-1024.0, 3071.0, "HU"), DerivedLabels("PET", "written", "k"))
         assert pydicom.dcmread(tmp_path / "out.dcm").SeriesNumber == 1000
 
 

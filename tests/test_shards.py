@@ -46,4 +46,4 @@ def test_two_shards_of_a_folder_write_every_output_once(tmp_path, tiny_gray_path
     assert second.exit_code == 0 and "shard 2/2: 2 done, 0 skipped, 0 failed" in second.output, second.output
     assert sorted(p.name for p in (tmp_path / "clean").iterdir()) == [f"s{i}.png" for i in range(5)]
     refused = runner.invoke(app, [*args, "--shard", "3/2"])
-    assert refused.exit_code == 1 and "--shard 3/2: K must be from 1 to N" in refused.output
+    assert refused.exit_code == 2 and "--shard 3/2: K must be from 1 to N" in refused.output

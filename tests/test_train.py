@@ -105,7 +105,7 @@ def test_train_command_records_scales_and_refuses_bad_ones(folder, tmp_path):
     assert load_model(out).config["training"]["settings"]["scales"] == [1.0, 0.8]
     for bad in ("0", "-0.5"):
         refused = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", bad])
-        assert refused.exit_code == 1 and "--scale" in refused.output and "Traceback" not in refused.output
+        assert refused.exit_code == 2 and "--scale" in refused.output and "Traceback" not in refused.output
     too_small = CliRunner().invoke(app, ["train", "denoiser", *common, "--scale", "0.5", "--overwrite"])
     assert too_small.exit_code == 1 and "at scale 0.5 is smaller than the 16-pixel" in " ".join(too_small.output.split())
 
@@ -255,7 +255,7 @@ def test_train_command_noise_range_and_init(folder, tmp_path):
     assert (recorded["init"], recorded["sigma_min_255"], recorded["sigma_max_255"]) == (str(start), 5.0, 75.0)
     assert recorded["restoration_fraction"] == 0.9 and recorded["warmup"] == 0 and recorded["sigma_weight"] == 1.0
     bad = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), *common, "--sigma-range", "9", "3"])
-    assert bad.exit_code == 1 and "--sigma-range" in bad.output
+    assert bad.exit_code == 2 and "--sigma-range" in bad.output
 
 
 def test_resuming_a_run_started_from_init_exports_its_ema_not_the_random_start(folder, tmp_path):
@@ -505,7 +505,7 @@ def test_train_bounds_every_size_and_number_before_reading_data(folder, tmp_path
     out = tmp_path / "bounded.safetensors"
     result = CliRunner().invoke(app, ["train", "denoiser", str(folder), "--out", str(out), "--width", "4", "--steps", "1",
                                       "--batch", "2", "--patch", "16", *options])
-    assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output and not out.exists() and not state_path(out).exists()
 
 

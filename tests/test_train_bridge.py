@@ -105,7 +105,7 @@ def test_physical_sources_need_a_window(pairs, tmp_path):
     assert result.exit_code == 1 and "--source-window LOW HIGH" in result.output
     result = runner.invoke(app, ["train", "bridge", "--source", str(source), "--target", str(target),
                                  "--out", str(tmp_path / "m.safetensors"), "--source-window", "5", "1"])
-    assert result.exit_code == 1 and "HIGH must be above LOW" in result.output
+    assert result.exit_code == 2 and "HIGH must be above LOW" in result.output
 
 
 def test_shipped_weights_are_bias_corrected_ema_or_raw(pairs, tmp_path):
