@@ -264,7 +264,7 @@ def denoise_file(source: str | Path, target: str | Path, *, model: Model | str |
         loaded = _model(model, "denoise", default_denoiser_for(page.pixels.shape[0]))
         page_progress = None if progress is None else (
             lambda done, total, i=index: progress(i * total + done, len(pages) * total))
-        results.append(restore(loaded, page.pixels, checked, progress=page_progress))
+        results.append(restore(loaded, page.pixels, checked, progress=page_progress, noise_in_luma=page.noise_in_luma))
     write_pages(pages, [result.pixels for result in results], target, overwrite=overwrite)
     return [result.sigma_255 for result in results]
 
@@ -335,11 +335,11 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     from .translation import translate
 
     if task == "denoise":
-        pixels, peak = _verify_pixels(image)
+        pixels, peak, noise_in_luma = _verify_pixels(image)
         checked = denoise_options(**options)
         default = default_denoiser_for(pixels.shape[0])
         loaded = _model(model, "denoise", default)
-        pipeline = partial(_restored_pixels, loaded, checked)
+        pipeline = partial(_restored_pixels, loaded, checked, noise_in_luma)
         unit = "levels" if peak > 1 else "value"
     elif task == "transfer":
         checked = transfer_options(**options)
@@ -362,21 +362,21 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
                         unit=unit, elements=reports, reason=reason)
 
 
-def _restored_pixels(model: Model, options, pixels: np.ndarray) -> np.ndarray:
+def _restored_pixels(model: Model, options, noise_in_luma: bool, pixels: np.ndarray) -> np.ndarray:
     """The denoise pipeline as a function of [0, 1] pixels only."""
     from .restoration import restore
 
-    return restore(model, pixels, options).pixels
+    return restore(model, pixels, options, noise_in_luma=noise_in_luma).pixels
 
 
-def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float]:
-    """[0, 1] planes and peak of an array or of an image file's first page."""
+def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float, bool]:
+    """[0, 1] planes and peak of an array or of an image file's only page, and whether its noise is in the luma."""
     if isinstance(image, (str, Path)):
         from .imageio import read_image
 
         loaded = read_image(Path(image))
-        return loaded.pixels, loaded.peak
-    return image_planes(image)
+        return loaded.pixels, loaded.peak, loaded.noise_in_luma
+    return (*image_planes(image), False)
 
 
 def _verify_scan(image: np.ndarray | str | Path, model: Model) -> tuple[np.ndarray, float, str]:

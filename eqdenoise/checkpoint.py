@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from .atomic import atomic_path
 from .bridge_schedule import BrownianBridge
 from .errors import EqdenoiseError, first_line
 from .groups import GROUPS
+from .input_files import check_input_file
 from .opponent import OpponentDenoiser
 from .precision import for_inference
 from .schedule import CosineSchedule
@@ -161,8 +164,9 @@ def save_model(network: UNet, config: dict, path: Path) -> None:
 def read_config(path: Path) -> dict:
     """Read and check the JSON config of a checkpoint without loading its weights."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise EqdenoiseError(f"{path}: checkpoint not found")
+    check_input_file(path, "checkpoint")
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
@@ -170,10 +174,7 @@ def read_config(path: Path) -> dict:
         raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({first_line(exc)})") from None
     if CONFIG_KEY not in metadata:
         raise EqdenoiseError(f"{path}: safetensors file has no eqdenoise config in its metadata")
-    try:
-        config = json.loads(metadata[CONFIG_KEY])
-    except json.JSONDecodeError as exc:
-        raise EqdenoiseError(f"{path}: checkpoint config is not valid JSON ({exc.msg})") from None
+    config = _parse_config(path, metadata[CONFIG_KEY])
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise EqdenoiseError(f"{path}: not an eqdenoise checkpoint")
     if config.get("format_version") != FORMAT_VERSION:
@@ -206,6 +207,39 @@ def read_config(path: Path) -> dict:
     return config
 
 
+MAX_CONFIG_DEPTH = 32
+MAX_CONFIG_CHARACTERS = 1_000_000
+
+
+def _parse_config(path: Path, text: str) -> dict:
+    """The checkpoint's JSON config, refused in one line when it is not JSON, too large, nested deeper than a config
+    is (which would exhaust the parser's recursion) or holds a number Python will not convert."""
+    if len(text) > MAX_CONFIG_CHARACTERS:
+        raise EqdenoiseError(f"{path}: checkpoint config is {len(text):,} characters, over the "
+                             f"{MAX_CONFIG_CHARACTERS:,} a config can need")
+    if _nesting(text) > MAX_CONFIG_DEPTH:
+        raise EqdenoiseError(f"{path}: checkpoint config is nested more than {MAX_CONFIG_DEPTH} levels deep")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EqdenoiseError(f"{path}: checkpoint config is not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:
+        raise EqdenoiseError(f"{path}: checkpoint config holds a value that cannot be read ({first_line(exc)})") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of JSON arrays and objects in ``text`` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif bracket in "]}":
+            depth -= 1
+    return deepest
+
+
 def load_model(path: Path, task: str | None = None) -> Model:
     """Load a checkpoint, checking its config and that its tensors match the architecture."""
     path = Path(path)
@@ -224,6 +258,7 @@ def load_model(path: Path, task: str | None = None) -> Model:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EqdenoiseError(f"{path}: bad checkpoint config ({first_line(exc)})") from None
     _check_tensor_shapes(path, skeleton)
+    _check_tensor_types(path)
     try:
         network = build_network(config["architecture"])
         with safe_open(str(path), framework="pt") as handle:
@@ -246,6 +281,16 @@ def _check_range(key: str, value: object) -> None:
     low, high = float(value["low"]), float(value["high"])
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"{key} {low:g}…{high:g} is not a finite range with low < high")
+
+
+def _check_tensor_types(path: Path) -> None:
+    """Refuse tensors that are not float32 (trained weights are; booleans or integers would be cast without a word)."""
+    with safe_open(str(path), framework="pt") as handle:
+        for key in handle.keys():
+            dtype = handle.get_slice(key).get_dtype()
+            if dtype != "F32":
+                raise EqdenoiseError(f"{path}: checkpoint tensor {key} is {dtype}; eqdenoise checkpoints hold float32 "
+                                     "weights only")
 
 
 def _check_tensor_shapes(path: Path, skeleton: torch.nn.Module) -> None:

@@ -31,10 +31,11 @@ class Element:
         return Element(self.k, True) if self.mirror else Element((-self.k) % 4, False)
 
     def apply(self, x: Array) -> Array:
-        """Act on the last two axes of a torch tensor or numpy array (a copy, contiguous)."""
+        """Act on the last two axes of a torch tensor or numpy array (a copy, contiguous with positive strides: a
+        one-pixel side would keep a negative stride through ``ascontiguousarray``, which torch refuses)."""
         if isinstance(x, np.ndarray):
             y = np.flip(x, axis=-1) if self.mirror else x
-            return np.ascontiguousarray(np.rot90(y, self.k, axes=(-2, -1)))
+            return np.rot90(y, self.k, axes=(-2, -1)).copy(order="C")
         y = torch.flip(x, dims=(-1,)) if self.mirror else x
         return torch.rot90(y, self.k, dims=(-2, -1)).contiguous()
 

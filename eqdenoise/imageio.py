@@ -10,6 +10,7 @@ resolution and orientation tags, and lossless compression.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from .input_files import check_input_file
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
 MAX_PIXELS = 64_000_000
 MAX_PAGES = 10_000
-_SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 TIFF_TAGS_KEPT = (270, 274, 282, 283, 296, 315, 33432)
 TIFF_LOSSLESS = {"raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"}
 
@@ -40,6 +41,8 @@ class LoadedImage:
     format: str
     peak: float
     metadata: dict = field(default_factory=dict)
+    noise_in_luma: bool = False
+    transparency: int | tuple[int, ...] | None = None
 
     @property
     def color(self) -> bool:
@@ -76,10 +79,10 @@ def read_pages(path: Path) -> list[LoadedImage]:
                     if pixels > MAX_PIXELS:
                         raise EqdenoiseError(f"{path}: {_size(frame, len(frames))} is larger than the "
                                              f"{MAX_PIXELS // 1_000_000} megapixel limit")
-                    _check_depth(frame, path)
+                    _check_depth(frame, path, fmt)
                     metadata = _metadata(frame, fmt)
                     frame.load()
-                    frames.append((frame.copy(), metadata))
+                    frames.append((frame.copy(), metadata, _reads_inverted(frame, fmt), _noise_in_luma(frame, fmt)))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise EqdenoiseError(f"{path}: image is too large to process safely") from None
     except UnidentifiedImageError:
@@ -93,11 +96,15 @@ def read_pages(path: Path) -> list[LoadedImage]:
         raise
     except Exception as exc:
         raise EqdenoiseError(f"{path}: image file is damaged or truncated ({first_line(exc)})") from None
-    return [_to_pixels(frame, path, fmt, metadata) for frame, metadata in frames]
+    return [_to_pixels(frame, path, fmt, metadata, inverted, luma) for frame, metadata, inverted, luma in frames]
 
 
-def _check_depth(frame: Image.Image, path: Path) -> None:
-    """Refuse 16-bit colour or gray+alpha pages, which Pillow would silently read (and we would write) as 8-bit."""
+def _check_depth(frame: Image.Image, path: Path, fmt: str) -> None:
+    """Refuse a page whose samples Pillow would not decode faithfully: 16-bit colour or gray+alpha (read as 8-bit),
+    any TIFF whose declared sample depth or format is not that of the mode Pillow reads it in (separate 16-bit
+    planes, signed integers, 2- or 12-bit samples), and a MinIsWhite TIFF that Pillow would not invert."""
+    if fmt == "TIFF":
+        _check_tiff_samples(frame, path)
     for tile in frame.tile or []:
         args = tile.args if hasattr(tile, "args") else tile[3]
         rawmode = args[0] if isinstance(args, tuple) and args else args
@@ -107,15 +114,62 @@ def _check_depth(frame: Image.Image, path: Path) -> None:
                                  "save it as 16-bit gray planes or 8-bit")
 
 
+TIFF_BITS, TIFF_SAMPLE_FORMAT, TIFF_PHOTOMETRIC, TIFF_PLANAR = 258, 339, 262, 284
+DECODED_BITS = {"1": (1,), "L": (8,), "LA": (8,), "RGB": (8,), "RGBA": (8,), "P": (1, 2, 4, 8), "F": (32,),
+                "I;16": (16,), "I;16B": (16,), "I;16L": (16,), "I;16N": (16,), "I": (16, 32)}
+SAMPLE_FORMATS = {2: "signed integer", 3: "float"}
+
+
+def _check_tiff_samples(frame: Image.Image, path: Path) -> None:
+    """Compare a TIFF page's BitsPerSample, SampleFormat and photometric tags with the mode Pillow decoded."""
+    tags = getattr(frame, "tag_v2", {})
+    bits = tuple(int(b) for b in _as_tuple(tags.get(TIFF_BITS, (1,))))
+    formats = {int(f) for f in _as_tuple(tags.get(TIFF_SAMPLE_FORMAT, (1,)))}
+    colour = "colour" if len(bits) >= 3 else "gray+alpha" if len(bits) == 2 else "gray"
+    planes = " stored as separate planes" if tags.get(TIFF_PLANAR) == 2 and len(bits) > 1 else ""
+    if formats == {2} and bits[0] <= 16:
+        raise EqdenoiseError(f"{path}: signed {bits[0]}-bit integer TIFF is not supported; save it as unsigned "
+                             "16-bit (e.g. shifted by 32768) or as 32-bit float")
+    expected = DECODED_BITS.get(frame.mode)
+    if expected is not None and (any(b not in expected for b in bits) or (frame.mode == "F") != (formats == {3})):
+        kind = "" if formats <= {1} else f"{SAMPLE_FORMATS.get(min(formats), 'unknown-format')} "
+        raise EqdenoiseError(f"{path}: {'/'.join(map(str, sorted(set(bits))))}-bit {kind}{colour} images{planes} are "
+                             "not supported (Pillow would not read them faithfully); save it as 8- or 16-bit gray, "
+                             "8-bit RGB or 32-bit float gray")
+    if tags.get(TIFF_PHOTOMETRIC) == 0 and frame.mode not in ("1", "L", *_SIXTEEN_BIT_MODES[:-1]):
+        raise EqdenoiseError(f"{path}: MinIsWhite (inverted) {frame.mode} TIFF is not supported; save it MinIsBlack")
+
+
+def _as_tuple(value: object) -> tuple:
+    """A TIFF tag's value as a tuple (Pillow gives single values bare)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _reads_inverted(frame: Image.Image, fmt: str) -> bool:
+    """A 16-bit MinIsWhite TIFF page, whose values Pillow leaves as stored (0 = white): inverted when read."""
+    return fmt == "TIFF" and getattr(frame, "tag_v2", {}).get(TIFF_PHOTOMETRIC) == 0 and frame.mode in _SIXTEEN_BIT_MODES
+
+
+def _noise_in_luma(frame: Image.Image, fmt: str) -> bool:
+    """A colour JPEG whose chroma is subsampled (4:2:0, 4:2:2, …): its noise survives in the luma only."""
+    layers = getattr(frame, "layer", None)
+    if fmt != "JPEG" or frame.mode != "RGB" or not layers or len(layers) != 3:
+        return False
+    return any(layers[0][axis] > layers[1][axis] or layers[0][axis] > layers[2][axis] for axis in (1, 2))
+
+
 def _size(frame: Image.Image, before: int) -> str:
     """A page's size for an error line, with the pages before it when it is not the first."""
     return f"{frame.width}×{frame.height}" + (f" (with the {before} pages before it)" if before else "")
 
 
-def _to_pixels(image: Image.Image, path: Path, fmt: str, metadata: dict) -> LoadedImage:
-    """Split a Pillow image into scaled colour/gray channels and an optional alpha plane."""
+def _to_pixels(image: Image.Image, path: Path, fmt: str, metadata: dict, inverted: bool = False,
+               noise_in_luma: bool = False) -> LoadedImage:
+    """Split a Pillow image into scaled colour/gray channels and an optional alpha plane (``inverted``: a MinIsWhite
+    page, whose stored values are turned into intensities)."""
     mode = image.mode
     alpha = None
+    transparency = image.info.get("transparency") if fmt == "PNG" and mode in ("L", "RGB", *_SIXTEEN_BIT_MODES) else None
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "1":
@@ -131,7 +185,7 @@ def _to_pixels(image: Image.Image, path: Path, fmt: str, metadata: dict) -> Load
         raw = np.asarray(image).astype(np.float64)
         if raw.min() < 0 or raw.max() > 65535:
             raise EqdenoiseError(f"{path}: 32-bit integer pixel values outside 0..65535 are not supported")
-        data, peak = raw.astype(np.float32)[None], 65535.0
+        data, peak = (65535.0 - raw if inverted else raw).astype(np.float32)[None], 65535.0
     elif image.mode == "F":
         data, peak = np.asarray(image, dtype=np.float32)[None], 1.0
         if not np.isfinite(data).all():
@@ -139,7 +193,8 @@ def _to_pixels(image: Image.Image, path: Path, fmt: str, metadata: dict) -> Load
     else:
         raise EqdenoiseError(f"{path}: image mode {mode!r} is not supported (use gray, RGB or their alpha forms)")
     return LoadedImage(path=path, pixels=np.ascontiguousarray(data / peak), alpha=alpha, mode=mode,
-                       format=fmt, peak=peak, metadata=metadata)
+                       format=fmt, peak=peak, metadata=metadata, noise_in_luma=noise_in_luma,
+                       transparency=transparency)
 
 
 def _metadata(image: Image.Image, fmt: str) -> dict:
@@ -158,12 +213,30 @@ def _metadata(image: Image.Image, fmt: str) -> dict:
         kept["exif"] = exif.tobytes()
     if info.get("dpi"):
         kept["dpi"] = tuple(float(value) for value in info["dpi"])
-    if fmt == "PNG" and getattr(image, "text", None):
-        text = PngImagePlugin.PngInfo()
-        for key, value in image.text.items():
-            text.add_itxt(key, value)
-        kept["pnginfo"] = text
+    if fmt == "PNG":
+        chunks = PngImagePlugin.PngInfo()
+        for key, value in (getattr(image, "text", None) or {}).items():
+            chunks.add_itxt(key, value)
+        for name, data in _colour_space_chunks(info):
+            chunks.add(name, data)
+        if chunks.chunks:
+            kept["pnginfo"] = chunks
+    if fmt == "JPEG" and info.get("comment"):
+        kept["comment"] = info["comment"]
     return kept
+
+
+def _colour_space_chunks(info: dict) -> list[tuple[bytes, bytes]]:
+    """The PNG gAMA, cHRM and sRGB chunks Pillow read (into ``gamma``, ``chromaticity``, ``srgb``), as raw chunks."""
+    chunks = []
+    if isinstance(info.get("gamma"), (int, float)):
+        chunks.append((b"gAMA", struct.pack(">I", round(info["gamma"] * 100_000))))
+    chromaticity = info.get("chromaticity")
+    if isinstance(chromaticity, tuple) and len(chromaticity) == 8:
+        chunks.append((b"cHRM", struct.pack(">8I", *(round(value * 100_000) for value in chromaticity))))
+    if isinstance(info.get("srgb"), int):
+        chunks.append((b"sRGB", bytes([info["srgb"]])))
+    return chunks
 
 
 def quantize(pixels: np.ndarray, peak: float) -> np.ndarray:
@@ -177,12 +250,16 @@ def quantize(pixels: np.ndarray, peak: float) -> np.ndarray:
 def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
     """Build a Pillow image from result pixels (C, H, W) in the source's mode, alpha re-attached."""
     values = quantize(pixels, source.peak)
+    if source.transparency is not None:
+        values = _keep_transparent(values, source)
     if source.peak == 1.0:
         image = Image.fromarray(values[0], mode="F")
     elif source.peak == 65535.0:
         image = Image.fromarray(values[0].astype(np.uint16))
         if source.mode == "I":
             image = image.convert("I")
+    elif source.mode == "1":
+        image = Image.fromarray(values[0] > 127)
     elif values.shape[0] == 3:
         image = Image.fromarray(values.transpose(1, 2, 0), mode="RGB")
     else:
@@ -193,6 +270,20 @@ def to_pil(source: LoadedImage, pixels: np.ndarray) -> Image.Image:
         image = image.convert("RGBA" if image.mode == "RGB" else "LA")
         image.putalpha(Image.fromarray(source.alpha))
     return image
+
+
+def _keep_transparent(values: np.ndarray, source: LoadedImage) -> np.ndarray:
+    """Result levels under a PNG colour key (tRNS): the input's transparent pixels keep the key, and a visible pixel
+    that rounds onto the key moves one level off it, so exactly the same pixels are transparent."""
+    key = np.asarray(source.transparency, dtype=np.int64).reshape(-1, 1)
+    if key.shape[0] != values.shape[0]:
+        return values
+    levels = values.astype(np.int64).reshape(values.shape[0], -1)
+    hidden = (quantize(source.pixels, source.peak).reshape(levels.shape) == key).all(axis=0)
+    levels[:, hidden] = key
+    clashing = (levels == key).all(axis=0) & ~hidden
+    levels[0, clashing] += 1 if key[0, 0] < source.peak else -1
+    return levels.reshape(values.shape).astype(values.dtype)
 
 
 def check_output(source: Path, path: Path, overwrite: bool, source_format: str | None = None) -> None:
@@ -222,14 +313,26 @@ def write_pages(sources: list[LoadedImage], results: list[np.ndarray], path: Pat
     first = sources[0]
     check_output(first.path, path, overwrite, first.format)
     images = [to_pil(source, pixels) for source, pixels in zip(sources, results, strict=True)]
-    options = {**first.metadata, **({"quality": 95} if first.format == "JPEG" else {})}
+    options = _save_options(first)
     if len(images) > 1:
+        for image, source in zip(images[1:], sources[1:], strict=True):
+            image.encoderinfo = _save_options(source)
         options.update(save_all=True, append_images=images[1:])
     try:
         with atomic_path(path, replace=overwrite) as tmp:
             images[0].save(tmp, format=first.format, **options)
     except OSError as exc:
         raise EqdenoiseError(f"{path}: could not write output ({exc})") from None
+
+
+def _save_options(source: LoadedImage) -> dict:
+    """Pillow save options that give an output page the source page's description and form."""
+    options = dict(source.metadata)
+    if source.format == "JPEG":
+        options["quality"] = 95
+    if source.transparency is not None:
+        options["transparency"] = source.transparency
+    return options
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -61,8 +61,12 @@ class Restoration:
 
 
 def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
-            progress: ProgressFn | None = None) -> Restoration:
-    """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``."""
+            progress: ProgressFn | None = None, noise_in_luma: bool = False) -> Restoration:
+    """Restore one image (C, H, W) in [0, 1]; exactly equivariant for methods ``canon`` and ``fa``.
+
+    ``noise_in_luma``: a colour image whose chroma was smoothed away (a JPEG with subsampled chroma), so that
+    ``sigma="auto"`` estimates the noise from the luma alone.
+    """
     options.check()
     group = resolve_group(model, options.group, options.method)
     x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
@@ -79,7 +83,8 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     sigmas: list[float | None] = []
 
     def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
-        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element, noise, noise_gain)
+        result, sigma = _restore_canonical(model, canonical, options, group, tile, on_step, element, noise, noise_gain,
+                                           noise_in_luma and channels == 3)
         sigmas.append(sigma)
         return result
 
@@ -118,7 +123,7 @@ def _from_model_channels(y: torch.Tensor, channels: int) -> torch.Tensor:
 
 def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, group: Group, tile: int,
                        on_step: Callable[[], None], element: Element, noise: Noise,
-                       noise_gain: float = 1.0) -> tuple[torch.Tensor, float | None]:
+                       noise_gain: float = 1.0, noise_in_luma: bool = False) -> tuple[torch.Tensor, float | None]:
     """Everything that happens inside one frame: σ estimate, padding, start state, sampler, crop.
 
     ``noise_gain`` is the factor by which the model's channels scale the image's noise (1/√3 for opponent
@@ -129,7 +134,7 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     if options.strength is not None:
         t_start = options.strength
     else:
-        sigma_255 = (estimate_sigma(x) * 127.5 / noise_gain if options.sigma in (None, "auto")
+        sigma_255 = (_estimated_sigma_255(x, noise_gain, noise_in_luma) if options.sigma in (None, "auto")
                      else float(options.sigma))
         if sigma_255 < 1e-3:
             for _ in range(options.steps):
@@ -146,3 +151,17 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
     result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
                          noise, on_step)
     return result[..., :h, :w].contiguous(), sigma_255
+
+
+LUMA = torch.tensor([0.299, 0.587, 0.114])
+
+
+def _estimated_sigma_255(x: torch.Tensor, noise_gain: float, noise_in_luma: bool) -> float:
+    """The image's noise σ (0–255 scale) estimated from the model's batch ``x`` in [-1, 1]: over all its channels,
+    or from the luma (JPEG's Y = 0.299 R + 0.587 G + 0.114 B) where the chroma lost its noise, scaled to the per-channel
+    σ of white RGB noise (Y carries σ·|w|)."""
+    if not noise_in_luma:
+        return estimate_sigma(x) * 127.5 / noise_gain
+    rgb = from_opponent(x[:, 0][None])[0] if x.shape[1] == 1 else x[0]
+    luma = (LUMA.view(3, 1, 1) * rgb).sum(dim=0, keepdim=True)
+    return estimate_sigma(luma) * 127.5 / float(LUMA.norm())
