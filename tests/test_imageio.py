@@ -251,3 +251,142 @@ def test_16bit_colour_and_gray_alpha_are_refused_not_read_as_8bit(tmp_path):
     _png16(tmp_path / "gray.png", planes[..., :1], 0)
     page = read_image(tmp_path / "gray.png")
     assert page.peak == 65535.0 and np.array_equal(np.rint(page.pixels[0] * 65535), planes[..., 0])
+
+
+@pytest.mark.parametrize(("dtype", "samples", "planar", "message"), [
+    (np.uint16, 3, "separate", "16-bit colour images stored as separate planes are not supported"),
+    (np.uint16, 4, "separate", "16-bit colour images stored as separate planes are not supported"),
+    (np.uint16, 3, "contig", "16-bit colour images are not supported"),
+    (np.int16, 1, "contig", "signed 16-bit integer TIFF is not supported"),
+    (np.int8, 1, "contig", "signed 8-bit integer TIFF is not supported"),
+])
+def test_tiff_samples_pillow_would_misread_are_refused(tmp_path, dtype, samples, planar, message):
+    """Separate 16-bit planes were read byte-wise as 8-bit (garbage with exit 0); signed ones were called 32-bit."""
+    import tifffile
+
+    values = np.random.default_rng(1).integers(0, 120, size=(samples, 7, 11)).astype(dtype)
+    path = tmp_path / "odd.tif"
+    extra = {"extrasamples": ["unassalpha"]} if samples == 4 else {}
+    tifffile.imwrite(path, values if planar == "separate" else np.moveaxis(values, 0, -1).squeeze(),
+                     photometric="rgb" if samples >= 3 else "minisblack", planarconfig=planar, **extra)
+    with pytest.raises(EqdenoiseError, match=re.escape(f"{path}: {message}")):
+        read_pages(path)
+
+
+def test_8bit_rgb_in_separate_planes_is_read_as_stored(tmp_path):
+    import tifffile
+
+    values = np.random.default_rng(2).integers(0, 256, size=(3, 7, 11)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "planes.tif", values, photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(read_image(tmp_path / "planes.tif").pixels * 255, values)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_miniswhite_tiff_is_read_as_intensities_and_written_to_display_the_same(tmp_path, dtype):
+    """A 16-bit MinIsWhite page came back MinIsBlack with its stored values, so it showed as a negative."""
+    import tifffile
+
+    peak = np.iinfo(dtype).max
+    stored = np.random.default_rng(3).integers(0, peak + 1, size=(9, 13)).astype(dtype)
+    tifffile.imwrite(tmp_path / "white.tif", stored, photometric="miniswhite")
+    page = read_image(tmp_path / "white.tif")
+    np.testing.assert_array_equal(page.pixels[0] * peak, peak - stored.astype(np.float64))
+    write_image(page, page.pixels, tmp_path / "out.tif")
+    with tifffile.TiffFile(tmp_path / "out.tif") as written:
+        shown = written.pages[0].asarray().astype(np.int64)
+        if written.pages[0].photometric == 0:
+            shown = peak - shown
+    np.testing.assert_array_equal(shown, peak - stored.astype(np.int64))
+
+
+def test_a_float_miniswhite_tiff_is_refused(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "white.tif", np.full((5, 6), 0.5, np.float32), photometric="miniswhite")
+    with pytest.raises(EqdenoiseError, match="MinIsWhite \\(inverted\\) F TIFF is not supported"):
+        read_pages(tmp_path / "white.tif")
+
+
+@pytest.mark.parametrize(("mode", "key"), [("L", 8), ("I;16", 4000), ("RGB", (8, 16, 24))])
+def test_png_colour_key_transparency_marks_the_same_pixels_after_denoising(tmp_path, mode, key):
+    """tRNS was dropped; now the input's transparent pixels keep the key and no visible pixel lands on it."""
+    rng = np.random.default_rng(4)
+    shape = (10, 12, 3) if mode == "RGB" else (10, 12)
+    dtype = np.uint16 if mode == "I;16" else np.uint8
+    values = rng.integers(0, 20, size=shape).astype(dtype)
+    keyed = np.zeros((10, 12), bool)
+    keyed[::3, ::2] = True
+    values[keyed] = key
+    keyed = (values == key).all(axis=-1) if mode == "RGB" else values == key
+    Image.fromarray(values).save(tmp_path / "keyed.png", transparency=key)
+    page = read_image(tmp_path / "keyed.png")
+    result = np.clip(page.pixels + rng.normal(0, 0.02, page.pixels.shape), 0, 1)
+    result[:, ~keyed] = page.pixels[:, keyed][:, :1]
+    write_image(page, result.astype(np.float32), tmp_path / "out.png")
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.info["transparency"] == key and out.mode == Image.open(tmp_path / "keyed.png").mode
+        written = np.asarray(out)
+    hidden = (written == key).all(axis=-1) if mode == "RGB" else written == key
+    np.testing.assert_array_equal(hidden, keyed)
+
+
+def test_png_gamma_chromaticity_srgb_and_jpeg_comments_are_kept(tmp_path):
+    from PIL import PngImagePlugin
+
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add(b"gAMA", (45455).to_bytes(4, "big"))
+    chunks.add(b"cHRM", b"".join(v.to_bytes(4, "big") for v in (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)))
+    chunks.add(b"sRGB", b"\x01")
+    gray = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    Image.fromarray(gray).save(tmp_path / "g.png", pnginfo=chunks)
+    page = read_image(tmp_path / "g.png")
+    write_image(page, page.pixels, tmp_path / "g-out.png")
+    with Image.open(tmp_path / "g.png") as before, Image.open(tmp_path / "g-out.png") as after:
+        for key in ("gamma", "chromaticity", "srgb"):
+            assert after.info[key] == before.info[key], key
+    Image.fromarray(np.stack([gray] * 3, axis=-1)).save(tmp_path / "c.jpg", comment=b"slide 7, stain H&E")
+    page = read_image(tmp_path / "c.jpg")
+    write_image(page, page.pixels, tmp_path / "c-out.jpg")
+    with Image.open(tmp_path / "c-out.jpg") as after:
+        assert after.info["comment"] == b"slide 7, stain H&E"
+
+
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+def test_a_1bit_image_comes_back_1bit(tmp_path, suffix):
+    bits = np.random.default_rng(5).random((9, 14)) > 0.5
+    Image.fromarray(bits).save(tmp_path / f"b.{suffix}")
+    page = read_image(tmp_path / f"b.{suffix}")
+    write_image(page, np.clip(page.pixels + 0.3 * (page.pixels - 0.5), 0, 1), tmp_path / f"out.{suffix}")
+    with Image.open(tmp_path / f"out.{suffix}") as out:
+        assert out.mode == "1"
+        np.testing.assert_array_equal(np.asarray(out), bits)
+
+
+def test_each_page_of_a_tiff_stack_keeps_its_own_description_and_resolution(tmp_path):
+    from PIL import TiffImagePlugin
+
+    pages = []
+    for text, dpi in (("page one", 72.0), ("page two", 300.0), ("page three", 150.0)):
+        tags = TiffImagePlugin.ImageFileDirectory_v2()
+        tags[270], tags[282], tags[283] = text, dpi, dpi
+        image = Image.fromarray(np.full((6, 7), int(dpi) % 256, np.uint8))
+        image.encoderinfo = {"tiffinfo": tags}
+        pages.append(image)
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:], tiffinfo=pages[0].encoderinfo["tiffinfo"])
+    read = read_pages(tmp_path / "stack.tif")
+    write_pages(read, [page.pixels for page in read], tmp_path / "out.tif")
+    with Image.open(tmp_path / "out.tif") as out:
+        found = []
+        for index in range(3):
+            out.seek(index)
+            found.append((out.tag_v2[270], float(out.tag_v2[282])))
+    assert found == [("page one", 72.0), ("page two", 300.0), ("page three", 150.0)]
+
+
+@pytest.mark.parametrize(("subsampling", "expected"), [(0, False), (1, True), (2, True)])
+def test_a_colour_jpeg_with_subsampled_chroma_is_marked_noise_in_luma(tmp_path, subsampling, expected):
+    values = np.random.default_rng(6).integers(0, 256, size=(16, 16, 3)).astype(np.uint8)
+    Image.fromarray(values).save(tmp_path / "x.jpg", subsampling=subsampling, quality=95)
+    assert read_image(tmp_path / "x.jpg").noise_in_luma is expected
+    Image.fromarray(values[..., 0]).save(tmp_path / "g.jpg", quality=95)
+    assert read_image(tmp_path / "g.jpg").noise_in_luma is False
