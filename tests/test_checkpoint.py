@@ -136,3 +136,55 @@ def test_a_hostile_bridge_schedule_or_range_is_refused(tmp_path):
         save_file(load_file(good), str(path), metadata={CONFIG_KEY: json.dumps(config)})
         with pytest.raises(EqdenoiseError, match=message):
             load_model(path)
+
+
+def _with_config_text(source, path, text: str):
+    """A copy of a checkpoint whose config metadata is ``text`` as it stands."""
+    save_file(load_file(source), str(path), metadata={CONFIG_KEY: text})
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda config: '{"a": ' * 5000 + "1" + "}" * 5000, "nested more than 32 levels deep"),
+    (lambda config: json.dumps(config)[:-1] + ', "x": [' * 40 + "]" * 40 + "}", "nested more than 32 levels deep"),
+    (lambda config: json.dumps(config)[:-1] + ', "big": ' + "9" * 5000 + "}", "holds a value that cannot be read"),
+    (lambda config: json.dumps({**config, "channels": 0}).replace('"channels": 0', '"channels": ' + "7" * 4400),
+     "cannot be read"),
+    (lambda config: " " * 1_000_001, "over the 1,000,000"),
+])
+def test_hostile_config_text_is_one_line(tmp_path, tiny_gray_path, make, message):
+    """Deep nesting raised RecursionError and a 5,000-digit integer ValueError, as tracebacks."""
+    path = _with_config_text(tiny_gray_path, tmp_path / "hostile.safetensors", make(read_config(tiny_gray_path)))
+    with pytest.raises(EqdenoiseError, match=message) as info:
+        load_model(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_brackets_inside_config_strings_do_not_count_as_nesting(tmp_path, tiny_gray_path):
+    config = read_config(tiny_gray_path)
+    config["training"] = {"note": "[[[[" * 20 + '\\" {{{{' * 20}
+    load_model(_with_config_text(tiny_gray_path, tmp_path / "noted.safetensors", json.dumps(config)))
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.int8, torch.int32, torch.int64, torch.float16, torch.bfloat16,
+                                   torch.float64])
+def test_tensors_that_are_not_float32_are_refused(tmp_path, tiny_gray_path, dtype):
+    """Boolean tensors raised NotImplementedError; integer ones were cast and run without a word."""
+    tensors = load_file(tiny_gray_path)
+    name = sorted(tensors)[0]
+    tensors[name] = (tensors[name] > 0).to(dtype)
+    path = tmp_path / "typed.safetensors"
+    save_file(tensors, str(path), metadata={CONFIG_KEY: json.dumps(read_config(tiny_gray_path))})
+    with pytest.raises(EqdenoiseError, match=f"checkpoint tensor {name} is [A-Z0-9]+; eqdenoise checkpoints hold float32"):
+        load_model(path)
+
+
+def test_a_fifo_or_device_given_as_checkpoint_is_named_for_what_it_is(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.safetensors")
+    for path in (tmp_path / "pipe.safetensors", "/dev/zero"):
+        with pytest.raises(EqdenoiseError, match="not a regular file \\(a FIFO, device or socket\\)"):
+            load_model(path)
+    with pytest.raises(EqdenoiseError, match="checkpoint not found"):
+        load_model(tmp_path / "absent.safetensors")

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -458,3 +459,166 @@ def test_transfer_of_a_folder_writes_a_sibling_series_folder(tmp_path, tiny_brid
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "ct-pet").iterdir()) == ["s1.dcm", "s2.DCM"]
     assert pydicom.dcmread(tmp_path / "ct-pet" / "s1.dcm").RescaleType == "activity"
+
+
+def _ct_series(folder: Path, series: str, count: int) -> list[Path]:
+    """``count`` slices of one CT series (CT_small with this series UID, its own instance UIDs and positions)."""
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for index in range(count):
+        dataset = pydicom.dcmread(ct_small_path())
+        dataset.SeriesInstanceUID = series
+        dataset.SOPInstanceUID = f"{series}.{index + 1}"
+        dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+        dataset.InstanceNumber = index + 1
+        dataset.ImagePositionPatient = [-158.0, -179.0, -75.0 + 5 * index]
+        dataset.save_as(folder / f"{series.rsplit('.', 1)[-1]}-{index}.dcm")
+        paths.append(folder / f"{series.rsplit('.', 1)[-1]}-{index}.dcm")
+    return paths
+
+
+def test_transfer_labels_its_dicom_as_a_derived_object_in_one_new_series_per_source_series(tmp_path, tiny_bridge_path):
+    """Simulated PET was written as a CT image (Modality CT, CT SOP class) and each slice became its own series."""
+    first = _ct_series(tmp_path / "ct", "1.2.826.0.1.3680043.8.498.1", 3)
+    second = _ct_series(tmp_path / "ct", "1.2.826.0.1.3680043.8.498.2", 2)
+    result = runner.invoke(app, ["transfer", str(tmp_path / "ct"), "-m", str(tiny_bridge_path)])
+    assert result.exit_code == 0, result.output
+    written = {path: pydicom.dcmread(tmp_path / "ct-pet" / path.name) for path in first + second}
+    for source, after in written.items():
+        before = pydicom.dcmread(source)
+        assert after.Modality == "PT" and after.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7"
+        assert after.file_meta.MediaStorageSOPClassUID == after.SOPClassUID
+        assert list(after.ImageType)[:2] == ["DERIVED", "SECONDARY"] and "simulated" in after.SeriesDescription
+        assert after.SourceImageSequence[0].ReferencedSOPInstanceUID == before.SOPInstanceUID
+        for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness",
+                        "FrameOfReferenceUID", "StudyInstanceUID", "PatientID", "InstanceNumber"):
+            assert after.get(keyword) == before.get(keyword), keyword
+        assert "KVP" not in after
+    series = [{written[path].SeriesInstanceUID for path in group} for group in (first, second)]
+    assert all(len(uids) == 1 for uids in series) and series[0] != series[1]
+    assert not series[0] & {"1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.2"}
+    numbers = [{written[path].SeriesNumber for path in group} for group in (first, second)]
+    assert all(len(n) == 1 for n in numbers)
+    assert len({after.SOPInstanceUID for after in written.values()}) == 5
+    again = runner.invoke(app, ["transfer", str(tmp_path / "ct"), "-m", str(tiny_bridge_path), "-o",
+                                str(tmp_path / "other"), "--seed", "4", "--steps", "2", "--eta", "1"])
+    assert again.exit_code == 0, again.output
+    assert pydicom.dcmread(tmp_path / "other" / first[0].name).SeriesInstanceUID not in series[0]
+
+
+def test_a_ct_slice_without_rescale_tags_is_refused_not_taken_as_hounsfield_units(tmp_path, tiny_bridge_path):
+    dataset = pydicom.dcmread(ct_small_path())
+    del dataset.RescaleSlope, dataset.RescaleIntercept
+    dataset.save_as(tmp_path / "raw.dcm")
+    (tmp_path / "good.dcm").write_bytes(ct_small_path().read_bytes())
+    result = runner.invoke(app, ["transfer", str(tmp_path / "raw.dcm"), str(tmp_path / "good.dcm"),
+                                 "-m", str(tiny_bridge_path)])
+    assert result.exit_code == 1 and "raw.dcm: CT slice without RescaleSlope/RescaleIntercept" in result.output
+    assert (tmp_path / "good-pet.dcm").is_file() and not (tmp_path / "raw-pet.dcm").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["--seed", str(2**64)], ["--seed", str(2**63)], ["--seed", "-1"], ["--strength", "1e-300"], ["--strength", "0"],
+    ["--strength", "1.5"], ["--sigma", "-3"], ["--sigma", "nan"], ["--sigma", "300"], ["--tile", "-5"],
+    ["--tile", "63"], ["--shard", "3/2"], ["--shard", "x"], ["--steps", "0"], ["--eta", "2"],
+])
+def test_an_option_value_out_of_range_is_a_usage_error_before_any_file(tmp_path, tiny_gray_path, args):
+    """Bad --sigma, --tile, --strength and --shard exited 1; --seed 2**64 gave a traceback and left an empty -o folder;
+    a tiny --strength was reported as a damaged shipped checkpoint."""
+    save_png(tmp_path / "a.png", random_image(1, 12, 10))
+    save_png(tmp_path / "b.png", random_image(1, 12, 10, seed=1))
+    result = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o",
+                                 str(tmp_path / "cleaned"), "-m", str(tiny_gray_path), *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "damaged" not in result.output
+    assert not (tmp_path / "cleaned").exists()
+
+
+def test_the_largest_seed_and_the_smallest_strength_run(tmp_path, tiny_gray_path):
+    save_png(tmp_path / "a.png", random_image(1, 12, 10))
+    for args in (["--seed", str(2**63 - 1), "--strength", "0.5", "--steps", "2", "--eta", "1"], ["--strength", "0.001"]):
+        result = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), "--overwrite",
+                                     "-m", str(tiny_gray_path), *args])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("size", [("0", "0"), ("-8", "16"), ("8", "7"), ("1", "1"), ("8192", "8192"), (str(2**40), "4")])
+def test_sample_sizes_out_of_range_are_usage_errors(tmp_path, tiny_gray_path, size):
+    result = runner.invoke(app, ["sample", "-m", str(tiny_gray_path), "-o", str(tmp_path / "s"), "--size", *size,
+                                 "--steps", "1"])
+    assert result.exit_code == 2 and "--size" in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_sample_seeds_past_the_largest_are_refused(tmp_path, tiny_gray_path):
+    result = runner.invoke(app, ["sample", "-m", str(tiny_gray_path), "-o", str(tmp_path / "s"), "--size", "8", "8",
+                                 "--steps", "1", "-n", "2", "--seed", str(2**63 - 1)])
+    assert result.exit_code == 2 and "--seed must be a whole number" in result.output
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 17), (1, 23, 1), (3, 1, 9), (3, 12, 1), (1, 1, 1)])
+def test_verify_takes_an_image_with_a_one_pixel_side(tmp_path, tiny_gray_path, tiny_rgb_path, shape):
+    """A one-pixel side kept a negative stride through the turns, which torch refused (a traceback)."""
+    save_png(tmp_path / "thin.png", random_image(*shape))
+    model = tiny_gray_path if shape[0] == 1 else tiny_rgb_path
+    result = runner.invoke(app, ["verify", str(tmp_path / "thin.png"), "-m", str(model), "--sigma", "20"])
+    assert result.exit_code == 0 and "equivariant within tolerance" in result.output, result.output
+
+
+def test_an_output_name_over_the_file_system_limit_fails_alone_with_a_summary(tmp_path, tiny_gray_path):
+    """The default output name of a 250-byte input passed 255 bytes: OSError traceback and the batch was dropped."""
+    long_input = tmp_path / ("s" * 246 + ".png")
+    save_png(long_input, random_image(1, 12, 10))
+    save_png(tmp_path / "b.png", random_image(1, 12, 10, seed=1))
+    result = runner.invoke(app, ["denoise", str(long_input), str(tmp_path / "b.png"), "-m", str(tiny_gray_path),
+                                 "--sigma", "10"])
+    assert result.exit_code == 1 and "over the 255-byte limit" in result.output, result.output
+    assert "1 done, 0 skipped, 1 failed" in result.output and (tmp_path / "b-denoised.png").is_file()
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("link", ["dangling", "loop"])
+def test_an_output_that_is_a_dangling_or_looping_link_is_not_replaced_without_overwrite(tmp_path, tiny_gray_path, link):
+    save_png(tmp_path / "a.png", random_image(1, 12, 10))
+    target = tmp_path / "a-denoised.png"
+    target.symlink_to(tmp_path / "elsewhere.png" if link == "dangling" else target)
+    result = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), "-m", str(tiny_gray_path), "--sigma", "10"])
+    assert result.exit_code == 1 and "output exists" in result.output
+    assert target.is_symlink() and not (tmp_path / "elsewhere.png").exists()
+    replaced = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), "-m", str(tiny_gray_path), "--sigma", "10",
+                                   "--overwrite"])
+    assert replaced.exit_code == 0 and target.is_file() and not target.is_symlink()
+
+
+def test_a_users_hidden_file_beside_the_output_survives_a_run(tmp_path, tiny_gray_path):
+    """The sweep of stale temporaries deleted a user's `.scan.original.png`, an hour old, beside scan's output."""
+    import os
+    import time
+
+    save_png(tmp_path / "scan.png", random_image(1, 12, 10))
+    for name in (".scan-denoised.original.png", ".scan-denoised.12345678.png"):
+        (tmp_path / name).write_bytes(b"mine")
+        os.utime(tmp_path / name, (time.time() - 3600,) * 2)
+    result = runner.invoke(app, ["denoise", str(tmp_path / "scan.png"), "-m", str(tiny_gray_path), "--sigma", "10"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".scan-denoised.original.png").read_bytes() == b"mine"
+    assert (tmp_path / ".scan-denoised.12345678.png").read_bytes() == b"mine"
+
+
+def test_an_output_written_by_another_run_meanwhile_is_not_replaced(tmp_path, tiny_gray_path, monkeypatch):
+    """Both runs found no output and both reported it done; the later rename replaced the earlier run's file."""
+    import eqdenoise.restoration
+
+    save_png(tmp_path / "a.png", random_image(1, 12, 10))
+    target = tmp_path / "a-denoised.png"
+    real_restore = eqdenoise.restoration.restore
+
+    def restore_while_another_run_finishes(*args, **kwargs):
+        target.write_bytes(b"the other run's result")
+        return real_restore(*args, **kwargs)
+
+    monkeypatch.setattr(eqdenoise.restoration, "restore", restore_while_another_run_finishes)
+    result = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), "-m", str(tiny_gray_path), "--sigma", "10"])
+    assert result.exit_code == 1 and "output exists" in result.output
+    assert target.read_bytes() == b"the other run's result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-denoised.png", "a.png"]

@@ -553,3 +553,29 @@ def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(fo
     assert result.exit_code == 1 and "could not be written (" in result.output and "No space left" in result.output
     assert "Traceback" not in result.output and out.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_train_refuses_float_images_in_physical_units_as_denoise_does(folder, tmp_path):
+    """A float TIFF of 935…3125 was trained on (clipped) although denoise refuses it: one rule for both."""
+    from PIL import Image
+
+    from eqdenoise.api import denoise_file
+
+    physical = folder / "hu.tif"
+    Image.fromarray(np.random.default_rng(0).uniform(935, 3125, (20, 20)).astype(np.float32), mode="F").save(physical)
+    with pytest.raises(EqdenoiseError, match="hu.tif: pixel values span 9[0-9.]+…3[0-9.]+, beyond -1…2") as trained:
+        load_training_images(folder, 1, 16)
+    with pytest.raises(EqdenoiseError, match="pixel values span 9[0-9.]+…3[0-9.]+, beyond -1…2") as denoised:
+        denoise_file(physical, tmp_path / "out.tif", sigma=10)
+    assert all("denoise and train take float images scaled to [0, 1]" in str(e.value) for e in (trained, denoised))
+    physical.unlink()
+    Image.fromarray(np.random.default_rng(0).uniform(-0.05, 1.05, (20, 20)).astype(np.float32), mode="F").save(
+        folder / "scaled.tif")
+    assert len(load_training_images(folder, 1, 16)) == 5
+
+
+@pytest.mark.parametrize("minutes", ["-1", "0", "nan", "inf"])
+def test_train_minutes_must_be_a_positive_number(folder, tmp_path, minutes):
+    result = train_cli(str(folder), "--out", str(tmp_path / "m.safetensors"), "--minutes", minutes)
+    assert result.exit_code == 2 and "--minutes must be a positive number" in result.output, result.output
+    assert not (tmp_path / "m.safetensors").exists()
