@@ -258,7 +258,6 @@ def load_model(path: Path, task: str | None = None) -> Model:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EqdenoiseError(f"{path}: bad checkpoint config ({first_line(exc)})") from None
     _check_tensor_shapes(path, skeleton)
-    _check_tensor_types(path)
     try:
         network = build_network(config["architecture"])
         with safe_open(str(path), framework="pt") as handle:
@@ -283,24 +282,21 @@ def _check_range(key: str, value: object) -> None:
         raise ValueError(f"{key} {low:g}…{high:g} is not a finite range with low < high")
 
 
-def _check_tensor_types(path: Path) -> None:
-    """Refuse tensors that are not float32 (trained weights are; booleans or integers would be cast without a word)."""
-    with safe_open(str(path), framework="pt") as handle:
-        for key in handle.keys():
-            dtype = handle.get_slice(key).get_dtype()
-            if dtype != "F32":
-                raise EqdenoiseError(f"{path}: checkpoint tensor {key} is {dtype}; eqdenoise checkpoints hold float32 "
-                                     "weights only")
-
-
 def _check_tensor_shapes(path: Path, skeleton: torch.nn.Module) -> None:
-    """Compare the file's tensor names and shapes with the (unallocated) network before any weight is made or read."""
+    """Compare the file's tensor names and shapes with the (unallocated) network before any weight is made or read,
+    and refuse tensors that are not float32 (trained weights are; booleans or integers would be cast without a word)."""
     expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
     try:
         with safe_open(str(path), framework="pt") as handle:
-            found = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+            slices = {key: handle.get_slice(key) for key in handle.keys()}
+            found = {key: tuple(piece.get_shape()) for key, piece in slices.items()}
+            dtypes = {key: piece.get_dtype() for key, piece in slices.items()}
     except Exception as exc:
         raise EqdenoiseError(f"{path}: not a readable safetensors checkpoint ({first_line(exc)})") from None
+    for key, dtype in sorted(dtypes.items()):
+        if dtype != "F32":
+            raise EqdenoiseError(f"{path}: checkpoint tensor {key} is {dtype}; eqdenoise checkpoints hold float32 "
+                                 "weights only")
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     wrong = sorted(key for key in set(expected) & set(found) if expected[key] != found[key])
