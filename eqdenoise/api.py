@@ -286,8 +286,8 @@ def transfer_file(source: str | Path, target: str | Path, *, model: Model | str 
     result = translate(loaded, to_unit(scan, source_range), checked, progress=progress)
     modalities = loaded.config.get("modalities", {})
     target_modality = str(modalities.get("target", "target"))
-    description = (f"eqdenoise {Path(str(loaded.path)).stem}: {modalities.get('source', 'source')} to "
-                   f"{target_modality} (simulated)")
+    description = (f"simulated {target_modality} from {modalities.get('source', 'source')} "
+                   f"(eqdenoise {Path(str(loaded.path)).stem})")
     labels = DerivedLabels(modality=target_modality, description=description,
                            series_key=f"{loaded.path}|{checked}")
     write_scan(scan, result, target, target_range, labels, overwrite=overwrite)
