@@ -5,7 +5,7 @@ on first use, so ``import eqdenoise`` and the command's start-up stay light.
 """
 
 __version__ = "0.1.0"
-__all__ = ["EqdenoiseError", "VerifyReport", "denoise", "load_model", "sample", "transfer", "verify"]
+__all__ = ["EqdenoiseError", "UsageError", "VerifyReport", "denoise", "load_model", "sample", "transfer", "verify"]
 
 
 def __getattr__(name: str):
@@ -13,5 +13,5 @@ def __getattr__(name: str):
     if name in __all__:
         from . import api, errors
 
-        return getattr(errors if name == "EqdenoiseError" else api, name)
+        return getattr(errors if name in ("EqdenoiseError", "UsageError") else api, name)
     raise AttributeError(f"module 'eqdenoise' has no attribute {name!r}")

@@ -70,11 +70,14 @@ def test_bad_arrays_are_refused_with_one_line(image, message, tiny_gray):
 def test_bad_options_and_models_are_refused(tiny_gray, tiny_bridge):
     image = random_array((8, 8), np.uint8)
     for options, message in (({"sigma": 0}, "--sigma must be in"), ({"sigma": 20, "strength": 0.5}, "either"),
-                             ({"method": "magic"}, "unknown method"), ({"steps": 0}, "--steps")):
-        with pytest.raises(eqdenoise.EqdenoiseError, match=message):
+                             ({"method": "magic"}, "unknown method"), ({"steps": 0}, "--steps"),
+                             ({"strength": 1e-300}, "--strength must be in"), ({"seed": 2**64}, "--seed"),
+                             ({"seed": -1}, "--seed"), ({"tile": 3}, "--tile")):
+        with pytest.raises(eqdenoise.UsageError, match=message):
             eqdenoise.denoise(image, model=tiny_gray, **options)
-    with pytest.raises(eqdenoise.EqdenoiseError, match="not a denoise one"):
+    with pytest.raises(eqdenoise.EqdenoiseError, match="not a denoise one") as info:
         eqdenoise.denoise(image, model=tiny_bridge)
+    assert not isinstance(info.value, eqdenoise.UsageError)
     with pytest.raises(eqdenoise.EqdenoiseError, match="not a bridge one"):
         eqdenoise.transfer(image, model=tiny_gray)
 
