@@ -216,7 +216,9 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
     from PIL import Image
 
     from .atomic import atomic_path
+    from .input_files import check_path_text
 
+    check_path_text(folder)
     folder = Path(folder)
     seed = int(options.get("seed", 0))
     targets = [folder / f"sample-{seed + i:04d}.png" for i in range(n)]

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import EqdenoiseError
+from .input_files import check_path_text
 
 STALE_SECONDS = 60.0
 TEMPORARY_TAG = "eqdenoise-partial"
@@ -36,6 +37,7 @@ def name_limit(folder: Path) -> int:
 def check_name_length(path: Path) -> None:
     """Refuse a file name longer than its file system allows, before anything is asked of that name."""
     path = Path(path)
+    check_path_text(path)
     size, limit = len(os.fsencode(path.name)), name_limit(path.parent)
     if size > limit:
         raise EqdenoiseError(f"{path}: the file name is {size} bytes, over the {limit}-byte limit of the file system; "

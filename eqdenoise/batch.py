@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EqdenoiseError, first_line
+from .input_files import check_path_text
 from .shards import shard_indices
 
 
@@ -23,6 +24,7 @@ def expand_inputs(inputs: list[Path], files_in: Callable[[Path], list[Path]], ki
     """Files as given, and each given folder replaced by the ``kind`` files directly inside it (hidden ones skipped)."""
     items: list[BatchInput] = []
     for given in inputs:
+        check_path_text(given)
         if not given.is_dir():
             items.append(BatchInput(given))
             continue
@@ -45,6 +47,7 @@ def output_paths(items: list[BatchInput], output: str | Path | None, tag: str) -
     """
     if output is None:
         return [_beside(item, tag) for item in items]
+    check_path_text(output)
     as_folder = str(output).endswith(("/", os.sep))
     output = Path(output)
     if not (as_folder or len(items) > 1 or any(item.folder for item in items)):

@@ -127,6 +127,9 @@ def _check_tiff_samples(frame: Image.Image, path: Path) -> None:
     formats = {int(f) for f in _as_tuple(tags.get(TIFF_SAMPLE_FORMAT, (1,)))}
     colour = "colour" if len(bits) >= 3 else "gray+alpha" if len(bits) == 2 else "gray"
     planes = " stored as separate planes" if tags.get(TIFF_PLANAR) == 2 and len(bits) > 1 else ""
+    if tags.get(TIFF_PLANAR) == 2 and len(bits) == 2:
+        raise EqdenoiseError(f"{path}: gray+alpha images stored as separate planes are not supported (Pillow would "
+                             "lose the alpha); save them interleaved")
     if formats == {2} and bits[0] <= 16:
         raise EqdenoiseError(f"{path}: signed {bits[0]}-bit integer TIFF is not supported; save it as unsigned "
                              "16-bit (e.g. shifted by 32768) or as 32-bit float")

@@ -6,11 +6,18 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import EqdenoiseError
+from .errors import EqdenoiseError, UsageError
+
+
+def check_path_text(path: str | Path) -> None:
+    """Refuse a path holding a NUL byte, which no file system takes (the OS calls would raise ValueError)."""
+    if "\0" in str(path):
+        raise UsageError(f"{str(path)!r}: a file name cannot hold a NUL byte")
 
 
 def check_input_file(path: Path, kind: str = "image") -> None:
     """Raise one line naming ``path`` unless it is an existing regular file this process may read."""
+    check_path_text(path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

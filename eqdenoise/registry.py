@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import EqdenoiseError
+from .input_files import check_path_text
 
 if TYPE_CHECKING:
     from .checkpoint import Model
@@ -64,6 +65,7 @@ def resolve_model(name_or_path: str, task: str) -> Model:
             if sha256(path) != entry["sha256"]:
                 raise EqdenoiseError(f"{path}: shipped model {name_or_path!r} is corrupted (SHA-256 mismatch)")
             return load_model(path, task=task)
+    check_path_text(name_or_path)
     path = Path(name_or_path)
     if path.suffix != ".safetensors" and not path.exists():
         names = ", ".join(e["name"] for e in manifest()) or "none installed"

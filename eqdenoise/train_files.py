@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import EqdenoiseError
+from .input_files import check_path_text
 
 
 def state_path(out: Path) -> Path:
@@ -24,6 +25,8 @@ def check_training_outputs(out: Path, state: Path, data_folders: list[Path], res
     The checkpoint and the state must be two different regular files (or new), outside every training data folder;
     an existing checkpoint or state is replaced only on ``resume`` (its own run) or with ``overwrite``.
     """
+    for path in (out, state, *data_folders):
+        check_path_text(path)
     out, state = Path(out), Path(state)
     if _same(out, state):
         raise EqdenoiseError(f"{out}: --state names the checkpoint itself; give the state its own file")

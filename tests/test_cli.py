@@ -520,7 +520,8 @@ def test_a_ct_slice_without_rescale_tags_is_refused_not_taken_as_hounsfield_unit
 @pytest.mark.parametrize("args", [
     ["--seed", str(2**64)], ["--seed", str(2**63)], ["--seed", "-1"], ["--strength", "1e-300"], ["--strength", "0"],
     ["--strength", "1.5"], ["--sigma", "-3"], ["--sigma", "nan"], ["--sigma", "300"], ["--tile", "-5"],
-    ["--tile", "63"], ["--shard", "3/2"], ["--shard", "x"], ["--steps", "0"], ["--eta", "2"],
+    ["--tile", "63"], ["--shard", "3/2"], ["--shard", "x"], ["--steps", "0"], ["--eta", "2"], ["-m", "m\0.safetensors"],
+    ["-o", "out\0"],
 ])
 def test_an_option_value_out_of_range_is_a_usage_error_before_any_file(tmp_path, tiny_gray_path, args):
     """Bad --sigma, --tile, --strength and --shard exited 1; --seed 2**64 gave a traceback and left an empty -o folder;

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -218,7 +219,6 @@ def _tiff_values(dtype, shape, rng) -> np.ndarray:
 def test_tiff_layouts_are_read_as_stored_or_refused_in_one_line():
     """Every TIFF layout (sample type, samples, planes, photometric, compression, pages) is read faithfully, the values
     tifffile reads scaled by the bit depth (MinIsWhite as intensities), or refused in one line: never misread."""
-    import tifffile
 
     @given(tiff_layouts())
     def check(layout):
@@ -316,8 +316,9 @@ SAMPLE_SIDES = st.sampled_from(["0", "-4", "1", "3", "4", "8", "10", "64", "8192
 
 
 def test_option_values_at_and_past_their_bounds_exit_0_or_2_and_touch_nothing_on_2(tmp_path_factory, seed_checkpoint):
-    """Each option at and just past each of its bounds: a result (exit 0) or a usage error (exit 2) that creates no
-    output folder, never a traceback; sample sizes likewise."""
+    """Each option at and just past each of its bounds: a result (exit 0), a usage error (exit 2) that creates no
+    output folder, or (the seed checkpoint's weights are random) its network's non-finite output over many steps at a
+    high σ (exit 1, one line per file); never a traceback. Sample sizes likewise."""
     from conftest import random_image, save_png
 
     inputs = tmp_path_factory.mktemp("bounds")
@@ -336,16 +337,18 @@ def test_option_values_at_and_past_their_bounds_exit_0_or_2_and_touch_nothing_on
         for option, value in options:
             args += [option, value]
         result = runner.invoke(app, args)
-        assert result.exit_code in (0, 2), (args, result.output)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
+        assert result.exit_code != 1 or "the model produced NaN or infinite values" in result.output, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
         assert "Traceback" not in result.output
-        assert outputs.exists() == (result.exit_code == 0), args
+        assert outputs.exists() == (result.exit_code != 2), args
         shutil.rmtree(outputs, ignore_errors=True)
         seed = dict(options).get("--seed", "0")
         args = ["sample", "-m", str(seed_checkpoint), "-o", str(outputs), "--size", *size, "--steps", "1", "-n", count,
                 "--seed", seed]
         result = runner.invoke(app, args)
-        assert result.exit_code in (0, 2), (args, result.output)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
+        assert result.exit_code != 1 or "the model produced NaN or infinite values" in result.output, result.output
         assert "Traceback" not in result.output and outputs.exists() == (result.exit_code == 0), args
 
     check()
@@ -393,3 +396,10 @@ def test_the_inputs_earlier_long_runs_found_stay_fixed(seed_checkpoint):
     save_file(load_file(seed_checkpoint), str(path), metadata={CONFIG_KEY: json.dumps(config)})
     with pytest.raises(EqdenoiseError, match="checkpoint config's task \\[\\] is not a name"):
         load_model(path)
+    gray_alpha = np.random.default_rng(0).integers(0, 256, (2, 5, 7)).astype(np.uint8)
+    tifffile.imwrite(WORK / "planes.tif", gray_alpha, photometric="minisblack", planarconfig="separate",
+                     compression="zlib", extrasamples=["unassalpha"])
+    with pytest.raises(EqdenoiseError, match="gray\\+alpha images stored as separate planes are not supported"):
+        read_pages(WORK / "planes.tif")
+    result = runner.invoke(app, ["denoise", str(WORK / "found.png"), "-o", "\0", "--model", str(seed_checkpoint)])
+    assert result.exit_code == 2 and "a file name cannot hold a NUL byte" in result.output

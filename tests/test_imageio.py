@@ -259,6 +259,7 @@ def test_16bit_colour_and_gray_alpha_are_refused_not_read_as_8bit(tmp_path):
     (np.uint16, 3, "contig", "16-bit colour images are not supported"),
     (np.int16, 1, "contig", "signed 16-bit integer TIFF is not supported"),
     (np.int8, 1, "contig", "signed 8-bit integer TIFF is not supported"),
+    (np.uint8, 2, "separate", "gray+alpha images stored as separate planes are not supported"),
 ])
 def test_tiff_samples_pillow_would_misread_are_refused(tmp_path, dtype, samples, planar, message):
     """Separate 16-bit planes were read byte-wise as 8-bit (garbage with exit 0); signed ones were called 32-bit."""
@@ -266,9 +267,9 @@ def test_tiff_samples_pillow_would_misread_are_refused(tmp_path, dtype, samples,
 
     values = np.random.default_rng(1).integers(0, 120, size=(samples, 7, 11)).astype(dtype)
     path = tmp_path / "odd.tif"
-    extra = {"extrasamples": ["unassalpha"]} if samples == 4 else {}
+    extra = {"extrasamples": ["unassalpha"]} if samples in (2, 4) else {}
     tifffile.imwrite(path, values if planar == "separate" else np.moveaxis(values, 0, -1).squeeze(),
-                     photometric="rgb" if samples >= 3 else "minisblack", planarconfig=planar, **extra)
+                     photometric="rgb" if samples >= 3 else "minisblack", planarconfig=planar, compression="zlib", **extra)
     with pytest.raises(EqdenoiseError, match=re.escape(f"{path}: {message}")):
         read_pages(path)
 
