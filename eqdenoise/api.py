@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import EqdenoiseError, UsageError
+from .methods import DEFAULT_METHOD
 from .names import DEFAULT_TRANSFER_STEPS
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def image_array(pixels: np.ndarray, peak: float, like: np.ndarray) -> np.ndarray
     return np.ascontiguousarray(values[0] if np.ndim(like) == 2 else values.transpose(1, 2, 0))
 
 
-def denoise_options(*, sigma: float | str | None = None, strength: float | None = None, method: str = "canon",
+def denoise_options(*, sigma: float | str | None = None, strength: float | None = None, method: str = DEFAULT_METHOD,
                     group: str | None = None, steps: int = 1, eta: float = 0.0, seed: int = 0, tile: int | None = None,
                     precision: str = "fp32", noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``DenoiseOptions``: σ on the 0–255 scale, "auto" (the default without ``strength``), or a strength."""
@@ -102,7 +103,7 @@ def denoise_options(*, sigma: float | str | None = None, strength: float | None 
     return options
 
 
-def transfer_options(*, method: str = "canon", group: str | None = None, steps: int = DEFAULT_TRANSFER_STEPS,
+def transfer_options(*, method: str = DEFAULT_METHOD, group: str | None = None, steps: int = DEFAULT_TRANSFER_STEPS,
                      eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32",
                      noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``TransferOptions``."""
@@ -156,7 +157,7 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
     return image_array(np.clip(result, 0.0, 1.0), peak, image)
 
 
-def sample_options(*, method: str = "canon", group: str | None = None, steps: int = 50, eta: float = 0.0,
+def sample_options(*, method: str = DEFAULT_METHOD, group: str | None = None, steps: int = 50, eta: float = 0.0,
                    seed: int = 0, tile: int | None = None, precision: str = "fp32", noise_frame: str = "canonical",
                    device: str = "auto"):
     """Checked ``SampleOptions`` (50 DDIM steps by default)."""
@@ -333,7 +334,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
 
     from .devices import device_note
     from .equivariance_check import check_equivariance
-    from .pipeline import promise, resolve_group
+    from .pipeline import resolve_group
     from .translation import translate
 
     if task == "denoise":
@@ -352,7 +353,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     else:
         raise EqdenoiseError(f"unknown task {task!r}; choose denoise or transfer")
     group = resolve_group(loaded, checked.group, checked.method)
-    fraction, reason = promise(loaded, checked.method, checked.steps, checked.noise_frame)
+    fraction, reason = checked.chosen_method.promise(loaded, checked.steps, checked.noise_frame)
     reason += device_note(checked.device)
     if tolerance is None:
         tolerance = fraction * peak
@@ -360,7 +361,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
         reason = f"given; the method promises {fraction * peak:g} ({reason})"
     reports = check_equivariance(pipeline, pixels, group, peak, progress=progress)
     name = default if model is None else str(getattr(model, "path", model))
-    return VerifyReport(task=task, model=name, method=checked.method, group=group.name, tolerance=tolerance,
+    return VerifyReport(task=task, model=name, method=checked.chosen_method.name, group=group.name, tolerance=tolerance,
                         unit=unit, elements=reports, reason=reason)
 
 

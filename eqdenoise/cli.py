@@ -18,7 +18,8 @@ from rich.console import Console
 from . import __version__
 from .allocator import keep_freed_memory
 from .errors import EqdenoiseError, UsageError
-from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, MAX_SEED, METHODS, NOISE_FRAMES, PRECISIONS
+from .methods import METHODS
+from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, MAX_SEED, NOISE_FRAMES, PRECISIONS
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -49,11 +50,7 @@ DenoiserOpt = Annotated[Optional[str], typer.Option(
 GroupOpt = Annotated[Optional[GroupName], typer.Option(
     help="Symmetry group to be equivariant to: trivial, flip (mirror), c4 (rotations), d4 (rotations "
          "and mirrors). Default: the group the model was trained for; only its subgroups are allowed.")]
-MethodOpt = Annotated[Method, typer.Option(
-    help="canon: run in the input's canonical frame (bit-exact, 1 pass per step); fa: canonical frame "
-         "plus averaging over the group at every step (SPDM+FA, bit-exact, |G| passes per step); wt: a weight-tied "
-         "checkpoint run in the input's own orientation, noise drawn in the canonical frame (SPDM+WT, equivariant "
-         "to float rounding); none: the network as it is (a plain one is not equivariant).")]
+MethodOpt = Annotated[Method, typer.Option(help="; ".join(f"{m.name}: {m.help}" for m in METHODS.values()) + ".")]
 NoiseFrameOpt = Annotated[NoiseFrame, typer.Option(
     help="Where the sampler's noise is drawn: canonical (SPDM's equivariant noise sequence: turning the input turns "
          "the noise, for every method, none included) or input (the input's own orientation, an ablation: not "

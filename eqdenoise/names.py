@@ -1,6 +1,5 @@
 """Choices and defaults shared by the library and the CLI, in a module light enough to import at start-up."""
 
-METHODS = ("canon", "fa", "wt", "none")
 NOISE_FRAMES = ("canonical", "input")
 GROUP_NAMES = ("trivial", "flip", "c4", "d4")
 PRECISIONS = ("fp32", "bf16")

@@ -17,10 +17,7 @@ from .pipeline import (
     SamplerOptions,
     check_memory,
     check_unit_range,
-    method_predictor,
-    pad_for_method,
     resolve_group,
-    run_method,
     tile_size,
 )
 from .predictors import eps_denoiser, eps_predictor
@@ -88,7 +85,7 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
         sigmas.append(sigma)
         return result
 
-    out = run_method(batch, options.method, group, options.steps, in_frame, progress, options.seed, options.noise_frame)
+    out = options.chosen_method.run(batch, group, options.steps, in_frame, progress, options.seed, options.noise_frame)
     out = _from_model_channels(out, channels)
     return Restoration(pixels=out.add_(1.0).div_(2.0).numpy(), sigma_255=sigmas[0], frame_size=len(sigmas))
 
@@ -141,13 +138,13 @@ def _restore_canonical(model: Model, x: torch.Tensor, options: DenoiseOptions, g
                 on_step()
             return x, sigma_255
         t_start = schedule.t_of_sigma(sigma_255 * noise_gain / 127.5)
-    padded, (h, w) = pad_for_method(x, model, options.method)
+    padded, (h, w) = options.chosen_method.pad(x, model)
     if options.strength is not None:
         state = schedule.alpha(t_start) * padded + schedule.std(t_start) * noise(tuple(padded.shape))
     else:
         state = schedule.alpha(t_start) * padded
     network = eps_predictor(model, options.precision, options.device)
-    predict = method_predictor(network, model, options.method, group, tile, element)
+    predict = options.chosen_method.predictor(network, model, group, tile, element)
     result = ddim_sample(eps_denoiser(predict, schedule), schedule, state, t_start, options.steps, options.eta,
                          noise, on_step)
     return result[..., :h, :w].contiguous(), sigma_255

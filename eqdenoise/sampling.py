@@ -17,7 +17,7 @@ from .checkpoint import Model
 from .errors import EqdenoiseError, UsageError
 from .groups import Element
 from .imageio import MAX_PIXELS
-from .pipeline import SamplerOptions, check_memory, method_predictor, resolve_group, run_method, tile_size
+from .pipeline import SamplerOptions, check_memory, resolve_group, tile_size
 from .predictors import eps_denoiser, eps_predictor
 from .samplers import Noise, ddim_sample
 
@@ -71,11 +71,11 @@ def sample(model: Model, noise: np.ndarray, options: SampleOptions, progress: Pr
     check_memory(model, *z.shape[-2:], channels=model.channels, tile=tile)
 
     def in_frame(canonical: torch.Tensor, on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
-        predict = method_predictor(eps_predictor(model, options.precision, options.device), model, options.method, group, tile,
-                                   element)
+        predict = options.chosen_method.predictor(eps_predictor(model, options.precision, options.device), model,
+                                                  group, tile, element)
         return ddim_sample(eps_denoiser(predict, model.schedule), model.schedule, canonical, 1.0, options.steps,
                            options.eta, noise, on_step)
 
-    out = run_method(z[None], options.method, group, options.steps, in_frame, progress, options.seed,
+    out = options.chosen_method.run(z[None], group, options.steps, in_frame, progress, options.seed,
                      options.noise_frame)
     return out[0].add_(1.0).div_(2.0).numpy()

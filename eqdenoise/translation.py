@@ -19,10 +19,7 @@ from .names import DEFAULT_TRANSFER_STEPS
 from .pipeline import (
     SamplerOptions,
     check_memory,
-    method_predictor,
-    pad_for_method,
     resolve_group,
-    run_method,
     tile_size,
 )
 from .predictors import x0_predictor
@@ -52,7 +49,7 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
         raise EqdenoiseError("image contains NaN or infinite values")
     tile = tile_size(options.tile, *y.shape[-2:])
     check_memory(model, *y.shape[-2:], channels=2 * model.channels, tile=tile)
-    out = run_method(y[None], options.method, group, options.steps,
+    out = options.chosen_method.run(y[None], group, options.steps,
                      lambda canonical, on_step, element, noise: _translate_canonical(model, canonical, options, group,
                                                                                       tile, on_step, element, noise),
                      progress, options.seed, options.noise_frame)
@@ -62,9 +59,9 @@ def translate(model: Model, source: np.ndarray, options: TransferOptions,
 def _translate_canonical(model: Model, y: torch.Tensor, options: TransferOptions, group: Group, tile: int,
                          on_step: Callable[[], None], element: Element, noise: Noise) -> torch.Tensor:
     """Everything that happens inside one frame: padding, tiling, FA, the bridge sampler, crop."""
-    padded, (h, w) = pad_for_method(y, model, options.method)
+    padded, (h, w) = options.chosen_method.pad(y, model)
     network = x0_predictor(model, options.precision, options.device)
-    predict = method_predictor(network, model, options.method, group, tile, element)
+    predict = options.chosen_method.predictor(network, model, group, tile, element)
     result = bridge_sample(lambda x, t: predict(torch.cat([x, padded], dim=1), t), model.schedule, padded,
                            options.steps, options.eta, noise, on_step)
     return result[..., :h, :w].contiguous()
