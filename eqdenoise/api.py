@@ -22,6 +22,7 @@ from .names import DEFAULT_TRANSFER_STEPS
 if TYPE_CHECKING:
     from .checkpoint import Model
     from .equivariance_check import ElementReport
+    from .train import TrainSettings
 
 ProgressFn = Callable[[int, int], None]
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
@@ -399,3 +400,75 @@ def _verify_scan(image: np.ndarray | str | Path, model: Model) -> tuple[np.ndarr
     if scan.physical and scan.dicom is None:
         return pixels, target_range.high - target_range.low, target_range.unit
     return pixels, (65535.0 if scan.dicom else scan.image.peak), "levels"
+
+
+TrainProgressFn = Callable[[int, int, float], None]
+
+
+@dataclass
+class Training:
+    """A training run resolved from its options once (a resumed one from its state's own settings), ready to run."""
+
+    settings: TrainSettings
+    resume: bool = False
+    overwrite: bool = False
+    state: Path | None = None
+    minutes: float | None = None
+    stop_at: int | None = None
+
+    def run(self, progress: TrainProgressFn | None = None) -> dict:
+        """Train, writing the checkpoint, its resumable state and loss log as it goes; returns the training record.
+        ``progress(step, total, loss)`` is called after each step."""
+        from .train import run_training
+
+        return run_training(self.settings, resume=self.resume, minutes=self.minutes, state=self.state,
+                            pause_at=self.stop_at, overwrite=self.overwrite, progress=progress)
+
+
+def denoiser_training(data: str | Path, out: str | Path, *, resume: bool = False, override: bool = False,
+                      overwrite: bool = False, state: str | Path | None = None, minutes: float | None = None,
+                      stop_at: int | None = None, **options) -> Training:
+    """The run ``train_denoiser`` makes, resolved but not started (its ``settings`` are final)."""
+    from .train_options import denoiser_settings
+
+    settings, given = denoiser_settings(data, out, options)
+    return _training(settings, given, resume, override, overwrite, state, minutes, stop_at)
+
+
+def bridge_training(source: str | Path, target: str | Path, out: str | Path, *, resume: bool = False,
+                    override: bool = False, overwrite: bool = False, state: str | Path | None = None,
+                    minutes: float | None = None, stop_at: int | None = None, **options) -> Training:
+    """The run ``train_bridge`` makes, resolved but not started (its ``settings`` are final)."""
+    from .train_options import bridge_settings
+
+    settings, given = bridge_settings(source, target, out, options)
+    return _training(settings, given, resume, override, overwrite, state, minutes, stop_at)
+
+
+def train_denoiser(data: str | Path, out: str | Path, *, progress: TrainProgressFn | None = None, **keywords) -> dict:
+    """Train a noise-conditional denoiser on a folder of images into the checkpoint ``out``; returns its record.
+
+    ``keywords`` are the options of ``eqdenoise train denoiser`` with their names and defaults
+    (``train_options.DENOISER_DEFAULTS``), plus ``resume``, ``override``, ``overwrite``, ``state``, ``minutes`` and
+    ``stop_at``. With ``resume`` the run continues from its state's own settings; an option given again must match
+    the saved one unless ``override``.
+    """
+    return denoiser_training(data, out, **keywords).run(progress)
+
+
+def train_bridge(source: str | Path, target: str | Path, out: str | Path, *, progress: TrainProgressFn | None = None,
+                 **keywords) -> dict:
+    """Train a diffusion bridge on source/target pairs matched by file name; returns its record (options as
+    ``eqdenoise train bridge``'s, ``train_options.BRIDGE_DEFAULTS``; resume as ``train_denoiser``)."""
+    return bridge_training(source, target, out, **keywords).run(progress)
+
+
+def _training(settings: TrainSettings, given: dict, resume: bool, override: bool, overwrite: bool,
+              state: str | Path | None, minutes: float | None, stop_at: int | None) -> Training:
+    """A ``Training`` whose settings are, on ``resume``, the state's own with the given ones checked against them."""
+    from .train import resume_settings, state_path
+
+    state = Path(state) if state else None
+    if resume:
+        settings = resume_settings(state or state_path(Path(settings.out)), given, settings.out, override)
+    return Training(settings, resume=resume, overwrite=overwrite, state=state, minutes=minutes, stop_at=stop_at)

@@ -20,6 +20,8 @@ from .allocator import keep_freed_memory
 from .errors import EqdenoiseError, UsageError
 from .methods import METHODS
 from .names import DEFAULT_TRANSFER_STEPS, DEVICES, GROUP_NAMES, MAX_SEED, NOISE_FRAMES, PRECISIONS
+from .train_options import BRIDGE_DEFAULTS as BRIDGE
+from .train_options import DENOISER_DEFAULTS as DENOISER
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -522,46 +524,33 @@ EmaOpt = Annotated[float, typer.Option(min=0.0, max=0.99999, help="EMA decay of 
 OverrideOpt = Annotated[bool, typer.Option(help="With --resume: let the settings given replace the saved run's "
                                            "(each replacement is recorded in the checkpoint). Without it, a setting "
                                            "that differs from the saved one is an error.")]
-SETTINGS_OF_OPTIONS = {"width": ("base",), "chroma_width": ("chroma_base",), "level": ("mults",), "scale": ("scales",),
-                       "sigma_range": ("sigma_min_255", "sigma_max_255"), "source": ("data",),
-                       "source_window": ("source_range",), "source_unit": ("source_range",),
-                       "target_window": ("target_range",), "target_unit": ("target_range",),
-                       "source_modality": ("modalities",), "target_modality": ("modalities",)}
-NOT_SETTING_OPTIONS = ("out_path", "minutes", "stop_at", "resume", "state", "override", "overwrite")
+NOT_OPTIONS = ("data", "source", "target", "out_path", "minutes", "stop_at", "resume", "state", "override", "overwrite")
 TrainOverwriteOpt = Annotated[bool, typer.Option(
     help="Start over even if the checkpoint, its state or its log exists (they are replaced). Without it, an existing "
     "one is an error unless --resume continues its run.")]
 
 
-def _given_settings(ctx: typer.Context, settings) -> dict[str, object]:
-    """The settings whose options were typed on the command line (not left to their defaults), by field name."""
-    given: dict[str, object] = {}
-    for name in ctx.params:
+def _typed_options(ctx: typer.Context) -> dict[str, object]:
+    """The training options typed on the command line, as the API takes them; the others stay at its defaults."""
+    typed = {}
+    for name, value in ctx.params.items():
         source = ctx.get_parameter_source(name)
-        if name in NOT_SETTING_OPTIONS or source is None or source.name != "COMMANDLINE":
-            continue
-        for field_name in SETTINGS_OF_OPTIONS.get(name, (name,)):
-            given[field_name] = ctx.params[name] if name == "teacher_weight" else getattr(settings, field_name)
-    return given
+        if name not in NOT_OPTIONS and source is not None and source.name == "COMMANDLINE":
+            typed[name] = value.value if isinstance(value, Enum) else value
+    return typed
 
 
-def _train(settings, resume: bool, minutes: Optional[float], state: Optional[Path], stop_at: Optional[int],
-           given: dict[str, object], override: bool, overwrite: bool) -> None:
-    """Run a training (resumed from the state's own settings) with a progress bar; report where the checkpoint went."""
+def _train(training) -> None:
+    """Run a resolved training with a progress bar; report where the checkpoint went."""
     from .distributed import exit_worker_now
-    from .train import resume_settings, run_training, state_path
 
+    settings = training.settings
+    _warn_if_slow(settings.precision)
     try:
-        if resume:
-            settings = resume_settings(Path(state) if state else state_path(Path(settings.out)), given,
-                                       settings.out, override)
-        _warn_if_slow(settings.precision)
         with _progress() as bar:
             task = bar.add_task("training", total=settings.steps)
-            record = run_training(settings, resume=resume, minutes=minutes, state=state, pause_at=stop_at,
-                                  overwrite=overwrite,
-                                  progress=lambda step, total, loss: bar.update(
-                                      task, completed=step, description=f"training (loss {loss:.4f})"))
+            record = training.run(lambda step, total, loss: bar.update(task, completed=step, total=total,
+                                                                      description=f"training (loss {loss:.4f})"))
     except EqdenoiseError as exc:
         _exit_with(exc)
     if os.environ.get("RANK", "0") == "0":
@@ -574,82 +563,74 @@ def train_denoiser_command(
     ctx: typer.Context,
     data: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of training images (PNG, JPEG, TIFF).")],
     out_path: TrainOutOpt,
-    group: TrainGroupOpt = GroupName.d4,
-    channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = 1,
-    network: NetworkOpt = None,
-    width: WidthOpt = None,
-    chroma_width: ChromaWidthOpt = None,
-    luma_init: LumaInitOpt = None,
-    freeze_luma: FreezeLumaOpt = False,
-    blocks: BlocksOpt = None,
-    attention: AttentionOpt = None,
+    group: TrainGroupOpt = GroupName(DENOISER["group"]),
+    channels: Annotated[int, typer.Option(min=1, max=3, help="1 for gray models, 3 for RGB.")] = DENOISER["channels"],
+    network: NetworkOpt = DENOISER["network"],
+    width: WidthOpt = DENOISER["width"],
+    chroma_width: ChromaWidthOpt = DENOISER["chroma_width"],
+    luma_init: LumaInitOpt = DENOISER["luma_init"],
+    freeze_luma: FreezeLumaOpt = DENOISER["freeze_luma"],
+    blocks: BlocksOpt = DENOISER["blocks"],
+    attention: AttentionOpt = DENOISER["attention"],
     level: Annotated[Optional[list[int]], typer.Option(
         min=1, max=16, help="Width multiplier of one U-Net level, from the top; repeat it per level, e.g. --level 1 "
-        "--level 2 --level 4 (the default, or the --init checkpoint's). Each level halves the resolution.")] = None,
+        "--level 2 --level 4 (the default, or the --init checkpoint's). Each level halves the resolution.")] = DENOISER["level"],
     unshuffle: Annotated[Optional[int], typer.Option(
         min=1, max=4, help="Run the U-Net on the R×R sub-images of the input (pixel unshuffle, as FFDNet does): "
-        "R² times less arithmetic per level for the same widths. Default: the --init checkpoint's, else 1.")] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 12000,
-    batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = 16,
-    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 48,
+        "R² times less arithmetic per level for the same widths. Default: the --init checkpoint's, else 1.")] = (
+        DENOISER["unshuffle"]),
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = (
+        DENOISER["steps"]),
+    batch: Annotated[int, typer.Option(min=1, help="Patches per step.")] = DENOISER["batch"],
+    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = DENOISER["patch"],
     scale: Annotated[Optional[list[float]], typer.Option(
         help="Train on the images resized by this factor (antialiased bicubic); repeat it for several copies, "
-        "e.g. DnCNN's Train400 protocol --scale 1 --scale 0.9 --scale 0.8 --scale 0.7. Default: 1 only.")] = None,
-    lr: LrOpt = 5e-4,
-    warmup: Annotated[int, typer.Option(min=0, help="Linear warm-up steps before the cosine decay.")] = 500,
-    ema: EmaOpt = 0.999,
+        "e.g. DnCNN's Train400 protocol --scale 1 --scale 0.9 --scale 0.8 --scale 0.7. Default: 1 only.")] = DENOISER["scale"],
+    lr: LrOpt = DENOISER["lr"],
+    warmup: Annotated[int, typer.Option(min=0, help="Linear warm-up steps before the cosine decay.")] = DENOISER["warmup"],
+    ema: EmaOpt = DENOISER["ema"],
     sigma_range: Annotated[tuple[float, float], typer.Option(
-        metavar="LOW HIGH", help="Restoration noise levels (0–255 scale), drawn log-uniformly.")] = (1.0, 100.0),
+        metavar="LOW HIGH", help="Restoration noise levels (0–255 scale), drawn log-uniformly.")] = DENOISER["sigma_range"],
     restoration_fraction: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of samples drawn from --sigma-range; the rest span the whole schedule "
-        "(needed for --strength and few-step sampling).")] = 0.8,
+        "(needed for --strength and few-step sampling).")] = DENOISER["restoration_fraction"],
     sigma_weight: Annotated[float, typer.Option(
         min=0.0, max=3.0, help="Weight each sample's ε-loss by (σ / σ_mid)^P, σ clamped to --sigma-range and "
         "σ_mid its geometric middle: 0 is plain ε-prediction, 1 weights the levels of the range about "
-        "equally in dB (more weight on high noise).")] = 0.0,
-    init: InitOpt = None,
+        "equally in dB (more weight on high noise).")] = DENOISER["sigma_weight"],
+    init: InitOpt = DENOISER["init"],
     teacher: Annotated[Optional[Path], typer.Option(
         help="Distil from this denoiser checkpoint (same channels, or gray for a colour model: it then denoises the "
         "three opponent channels, as CBM3D does): its ε prediction on each fresh noise draw becomes part of the "
         "target, see --teacher-weight. Costs one forward pass of the teacher per step (three for a gray teacher of "
-        "a colour model, in one batch).")] = None,
+        "a colour model, in one batch).")] = DENOISER["teacher"],
     teacher_weight: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Share of the teacher's prediction in the target, (1 − W)·ε + W·ε_teacher; "
-        "1 is pure distillation.")] = 0.5,
+        "1 is pure distillation.")] = DENOISER["teacher_weight"],
     teacher_fa: Annotated[bool, typer.Option(
         "--teacher-fa", help="Turn each batch by a random element of --group before the teacher sees it and turn its "
         "prediction back: the target's mean is the teacher averaged over the group (its --method fa), at the cost "
-        "of one teacher pass.")] = False,
-    reg: RegOpt = 0.0,
-    seed: TrainSeedOpt = 0,
-    save_every: SaveEveryOpt = 250,
+        "of one teacher pass.")] = DENOISER["teacher_fa"],
+    reg: RegOpt = DENOISER["reg"],
+    seed: TrainSeedOpt = DENOISER["seed"],
+    save_every: SaveEveryOpt = DENOISER["save_every"],
     minutes: MinutesOpt = None,
     stop_at: StopAtOpt = None,
-    precision: PrecisionOpt = Precision.fp32,
+    precision: PrecisionOpt = Precision(DENOISER["precision"]),
     resume: ResumeOpt = False,
     override: OverrideOpt = False,
     overwrite: TrainOverwriteOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a noise-conditional denoiser with group augmentation, EMA and resumable checkpoints."""
-    from .train import TrainSettings
+    from .api import denoiser_training
 
-    scales = tuple(scale or (1.0,))
-    if channels not in (1, 3) or patch % 4 or not 0 < sigma_range[0] < sigma_range[1] or min(scales) <= 0:
-        _fail("--channels must be 1 or 3, --patch a multiple of 4, --sigma-range two increasing positive levels "
-              "and every --scale positive")
-        raise typer.Exit(2)
-    settings = TrainSettings(data=str(data), out=str(out_path), group=group.value, channels=channels, base=width,
-                             steps=steps, batch=batch, patch=patch, scales=scales, lr=lr, warmup=warmup, ema=ema, seed=seed,
-                             save_every=save_every, sigma_min_255=sigma_range[0], sigma_max_255=sigma_range[1],
-                             restoration_fraction=restoration_fraction, sigma_weight=sigma_weight,
-                             blocks=blocks, attention=attention, init=str(init) if init else None,
-                             mults=tuple(level) if level else None, unshuffle=unshuffle,
-                             teacher=str(teacher) if teacher else None, teacher_weight=teacher_weight if teacher else 0.0,
-                             teacher_fa=teacher_fa and teacher is not None, precision=precision.value, network=network, reg=reg,
-                             chroma_base=chroma_width, luma_init=str(luma_init) if luma_init else None,
-                             freeze_luma=freeze_luma)
-    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
+    try:
+        training = denoiser_training(data, out_path, resume=resume, override=override, overwrite=overwrite, state=state,
+                                     minutes=minutes, stop_at=stop_at, **_typed_options(ctx))
+    except EqdenoiseError as exc:
+        _exit_with(exc)
+    _train(training)
 
 
 @train_app.command("bridge")
@@ -661,58 +642,52 @@ def train_bridge_command(
     out_path: TrainOutOpt,
     source_window: Annotated[Optional[tuple[float, float]], typer.Option(
         metavar="LOW HIGH", help="Physical range of the sources mapped onto the model's range, e.g. -1000 1000 "
-        "for CT in HU. Needed for DICOM and float TIFF; 8/16-bit images are taken as already windowed.")] = None,
+        "for CT in HU. Needed for DICOM and float TIFF; 8/16-bit images are taken as already windowed.")] = (
+        BRIDGE["source_window"]),
     target_window: Annotated[Optional[tuple[float, float]], typer.Option(
-        metavar="LOW HIGH", help="Physical range of the targets, as for --source-window.")] = None,
-    source_unit: Annotated[str, typer.Option(help="Name of the sources' unit, stored in the checkpoint.")] = "HU",
-    target_unit: Annotated[str, typer.Option(help="Name of the targets' unit, stored in the checkpoint.")] = "a.u.",
-    source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = "CT",
-    target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = "PET",
-    group: TrainGroupOpt = GroupName.d4,
-    network: NetworkOpt = None,
-    width: WidthOpt = None,
-    blocks: BlocksOpt = None,
-    attention: AttentionOpt = None,
-    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = 8000,
-    batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = 16,
-    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = 64,
-    lr: LrOpt = 5e-4,
-    ema: EmaOpt = 0.999,
-    beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = 1.0,
+        metavar="LOW HIGH", help="Physical range of the targets, as for --source-window.")] = BRIDGE["target_window"],
+    source_unit: Annotated[str, typer.Option(help="Name of the sources' unit, stored in the checkpoint.")] = (
+        BRIDGE["source_unit"]),
+    target_unit: Annotated[str, typer.Option(help="Name of the targets' unit, stored in the checkpoint.")] = (
+        BRIDGE["target_unit"]),
+    source_modality: Annotated[str, typer.Option(help="Source modality name, e.g. CT.")] = BRIDGE["source_modality"],
+    target_modality: Annotated[str, typer.Option(help="Target modality name, e.g. PET; names the outputs.")] = (
+        BRIDGE["target_modality"]),
+    group: TrainGroupOpt = GroupName(BRIDGE["group"]),
+    network: NetworkOpt = BRIDGE["network"],
+    width: WidthOpt = BRIDGE["width"],
+    blocks: BlocksOpt = BRIDGE["blocks"],
+    attention: AttentionOpt = BRIDGE["attention"],
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps (the cosine schedule spans them).")] = BRIDGE["steps"],
+    batch: Annotated[int, typer.Option(min=1, help="Patch pairs per step.")] = BRIDGE["batch"],
+    patch: Annotated[int, typer.Option(min=8, help="Patch side in pixels (a multiple of 4).")] = BRIDGE["patch"],
+    lr: LrOpt = BRIDGE["lr"],
+    ema: EmaOpt = BRIDGE["ema"],
+    beta: Annotated[float, typer.Option(min=0.0, help="Bridge noise β: the state's noise std peaks at √β/2 at t = ½.")] = (
+        BRIDGE["beta"]),
     regression: Annotated[bool, typer.Option(help="Train only at t = 1: a one-pass regression network "
-                                             "(the baseline the bridge is compared against).")] = False,
-    init: InitOpt = None,
-    reg: RegOpt = 0.0,
-    seed: TrainSeedOpt = 0,
-    save_every: SaveEveryOpt = 250,
+                                             "(the baseline the bridge is compared against).")] = BRIDGE["regression"],
+    init: InitOpt = BRIDGE["init"],
+    reg: RegOpt = BRIDGE["reg"],
+    seed: TrainSeedOpt = BRIDGE["seed"],
+    save_every: SaveEveryOpt = BRIDGE["save_every"],
     minutes: MinutesOpt = None,
     stop_at: StopAtOpt = None,
-    precision: PrecisionOpt = Precision.fp32,
+    precision: PrecisionOpt = Precision(BRIDGE["precision"]),
     resume: ResumeOpt = False,
     override: OverrideOpt = False,
     overwrite: TrainOverwriteOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Train a diffusion bridge from source to target images on pairs matched by file name."""
-    from .checkpoint import IMAGE_RANGE
-    from .train import TrainSettings
+    from .api import bridge_training
 
-    if patch % 4:
-        _fail("--patch must be a multiple of 4")
-        raise typer.Exit(2)
-    windows = [{"unit": unit, "low": w[0], "high": w[1]} if w else IMAGE_RANGE
-               for w, unit in ((source_window, source_unit), (target_window, target_unit))]
-    for w, option in zip(windows, ("--source-window", "--target-window"), strict=True):
-        if w["high"] <= w["low"]:
-            _fail(f"{option}: HIGH must be above LOW")
-            raise typer.Exit(2)
-    settings = TrainSettings(data=str(source), target=str(target), out=str(out_path), task="bridge",
-                             group=group.value, channels=1, base=width, steps=steps, batch=batch, patch=patch,
-                             lr=lr, ema=ema, seed=seed, save_every=save_every, blocks=blocks, attention=attention,
-                             source_range=windows[0], target_range=windows[1], beta=beta, regression=regression,
-                             init=str(init) if init else None, modalities={"source": source_modality, "target": target_modality},
-                             precision=precision.value, network=network, reg=reg)
-    _train(settings, resume, minutes, state, stop_at, _given_settings(ctx, settings), override, overwrite)
+    try:
+        training = bridge_training(source, target, out_path, resume=resume, override=override, overwrite=overwrite,
+                                   state=state, minutes=minutes, stop_at=stop_at, **_typed_options(ctx))
+    except EqdenoiseError as exc:
+        _exit_with(exc)
+    _train(training)
 
 
 def _version(value: bool) -> None:

@@ -579,3 +579,38 @@ def test_train_minutes_must_be_a_positive_number(folder, tmp_path, minutes):
     result = train_cli(str(folder), "--out", str(tmp_path / "m.safetensors"), "--minutes", minutes)
     assert result.exit_code == 2 and "--minutes must be a positive number" in result.output, result.output
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_the_api_trains_and_resumes_from_the_states_own_settings(folder, tmp_path):
+    """eqdenoise.train_denoiser takes the command's option names and defaults; resume needs none of them again."""
+    import eqdenoise
+
+    out = tmp_path / "api.safetensors"
+    seen = []
+    record = eqdenoise.train_denoiser(folder, out, width=4, steps=4, batch=2, patch=16, stop_at=2,
+                                      progress=lambda step, total, loss: seen.append((step, total)))
+    assert record["steps_done"] == 2 and seen[-1] == (2, 4)
+    resumed = eqdenoise.train_denoiser(folder, out, resume=True)
+    assert resumed["steps_done"] == 4
+    saved = load_model(out).config["training"]["settings"]
+    assert (saved["base"], saved["batch"], saved["patch"], saved["steps"]) == (4, 2, 16, 4)
+    with pytest.raises(EqdenoiseError, match="differ from the saved run: batch 3 \\(saved 2\\)"):
+        eqdenoise.train_denoiser(folder, out, resume=True, batch=3)
+    with pytest.raises(eqdenoise.UsageError, match="unknown training option 'widht'"):
+        eqdenoise.train_denoiser(folder, tmp_path / "other.safetensors", widht=4)
+    with pytest.raises(eqdenoise.UsageError, match="--patch a multiple of 4"):
+        eqdenoise.train_denoiser(folder, tmp_path / "other.safetensors", patch=18)
+
+
+def test_the_commands_defaults_are_the_apis():
+    """The CLI shows and the API uses one table of defaults per task."""
+    import inspect
+
+    from eqdenoise.cli import train_bridge_command, train_denoiser_command
+    from eqdenoise.train_options import BRIDGE_DEFAULTS, DENOISER_DEFAULTS
+
+    for command, defaults in ((train_denoiser_command, DENOISER_DEFAULTS), (train_bridge_command, BRIDGE_DEFAULTS)):
+        shown = {name: p.default for name, p in inspect.signature(command).parameters.items() if name in defaults}
+        assert set(shown) == set(defaults)
+        for name, value in shown.items():
+            assert getattr(value, "value", value) == defaults[name], name
