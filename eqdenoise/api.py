@@ -20,6 +20,7 @@ from .methods import DEFAULT_METHOD
 from .names import DEFAULT_TRANSFER_STEPS
 
 if TYPE_CHECKING:
+    from .batch import BatchSummary, FileOutcome
     from .checkpoint import Model
     from .equivariance_check import ElementReport
     from .train import TrainSettings
@@ -472,3 +473,106 @@ def _training(settings: TrainSettings, given: dict, resume: bool, override: bool
     if resume:
         settings = resume_settings(state or state_path(Path(settings.out)), given, settings.out, override)
     return Training(settings, resume=resume, overwrite=overwrite, state=state, minutes=minutes, stop_at=stop_at)
+
+
+FileProgressFn = Callable[[Path, int, int], None]
+
+
+@dataclass
+class FileBatch:
+    """A command's files and where each result goes, resolved and checked before any file is touched."""
+
+    inputs: list[Path]
+    targets: list[Path]
+    process: Callable[[Path, Path, ProgressFn | None], object]
+    skip_existing: bool = False
+    shard: tuple[int, int] = (1, 1)
+
+    @property
+    def size(self) -> int:
+        """Files this process handles: its shard of the batch."""
+        from .shards import shard_indices
+
+        return len(shard_indices(len(self.inputs), self.shard))
+
+    def run(self, on_file: Callable[[FileOutcome], None] | None = None,
+            progress: FileProgressFn | None = None) -> BatchSummary:
+        """Process each file of this shard; a failure is one outcome and the others go on. ``on_file`` sees each
+        outcome (a done one carries what the task returned: the σ per page for denoise); ``progress(source, done,
+        total)`` follows the sampler steps of the file in work."""
+        from .batch import run_batch
+
+        def process(source: Path, target: Path) -> object:
+            steps = None if progress is None else (lambda done, total: progress(source, done, total))
+            return self.process(source, target, steps)
+
+        return run_batch(self.inputs, self.targets, process, skip_existing=self.skip_existing, shard=self.shard,
+                         on_file=on_file)
+
+
+def denoise_batch(inputs: list[str | Path], output: str | Path | None = None, *, model: str | Path | None = None,
+                  overwrite: bool = False, skip_existing: bool = False, shard: str | None = None,
+                  **options) -> FileBatch:
+    """``eqdenoise denoise``'s batch: image files and folders in; NAME-denoised.EXT beside a file, FOLDER-denoised/ for
+    a folder's files, or ``output`` (a file for one input, else a folder). Options, the model (loaded once) and the
+    files are checked here; ``run`` processes them, each page with ``model`` or the default for its channels."""
+    from .imageio import image_files
+
+    checked = denoise_options(**options)
+    chosen = _checked_model(model, "denoise", checked) if model else None
+    return _file_batch(inputs, output, "denoised", image_files, "PNG, JPEG or TIFF", overwrite, skip_existing, shard,
+                       lambda source, target, steps: denoise_file(source, target, model=chosen, overwrite=overwrite,
+                                                                  progress=steps, **options))
+
+
+def transfer_batch(inputs: list[str | Path], output: str | Path | None = None, *, model: str | Path = DEFAULT_BRIDGE,
+                   overwrite: bool = False, skip_existing: bool = False, shard: str | None = None,
+                   **options) -> FileBatch:
+    """``eqdenoise transfer``'s batch: DICOM slices and images, or folders of them, in; NAME-TARGET.EXT (e.g.
+    slice-pet.dcm) or ``output`` out, in the source's form. Checked as ``denoise_batch``."""
+    from .scans import scan_files
+
+    checked = transfer_options(**options)
+    loaded = _checked_model(model, "bridge", checked)
+    tag = str(loaded.config["modalities"].get("target", "target")).lower().replace(" ", "-")
+    return _file_batch(inputs, output, tag, scan_files, "DICOM, PNG, JPEG or TIFF", overwrite, skip_existing, shard,
+                       lambda source, target, steps: transfer_file(source, target, model=loaded, overwrite=overwrite,
+                                                                   progress=steps, **options))
+
+
+def _checked_model(name: Model | str | Path, task: str, options) -> Model:
+    """The model a batch was given, loaded once and checked against the chosen group and method before any file."""
+    from .pipeline import resolve_group
+
+    loaded = _model(name, task, "")
+    resolve_group(loaded, options.group, options.method)
+    return loaded
+
+
+def _file_batch(inputs, output, tag: str, files_in, kind: str, overwrite: bool, skip_existing: bool,
+                shard: str | None, process) -> FileBatch:
+    """Expand folders, name the outputs and take this process's shard, after the option checks of every batch."""
+    from .batch import expand_inputs, output_paths
+    from .shards import resolve_shard
+
+    if overwrite and skip_existing:
+        raise UsageError("give either --overwrite or --skip-existing, not both")
+    shard_of = resolve_shard(shard)
+    items = expand_inputs([Path(p) for p in inputs], files_in, kind)
+    targets = output_paths(items, output, tag)
+    return FileBatch([item.path for item in items], targets, process, skip_existing, shard_of)
+
+
+def slow_precision(precision: str) -> bool:
+    """Whether ``precision`` runs several times slower than fp32 on this CPU (bf16 without AMX or AVX512-BF16)."""
+    from .precision import has_fast_bf16
+
+    return precision == "bf16" and not has_fast_bf16()
+
+
+def shipped_models() -> tuple[Path, list[dict]]:
+    """The folder of the shipped models and their manifest entries (name, task, group, channels, ...)."""
+    from .registry import manifest, models_dir
+
+    return models_dir(), manifest()
+

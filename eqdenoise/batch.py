@@ -106,12 +106,14 @@ def _make_folder(path: Path) -> None:
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What became of one file of a batch: ``done`` (with the process's detail), ``skipped`` or ``failed``."""
+    """What became of one file of a batch: ``done`` (with what the process returned: ``result``, and as ``message``
+    when it is text), ``skipped`` or ``failed`` (with its one-line ``message``)."""
 
     source: Path
     target: Path
     status: str
     message: str = ""
+    result: object = None
 
 
 @dataclass
@@ -129,13 +131,13 @@ class BatchSummary:
         return self.done + self.skipped + len(self.failed)
 
 
-def run_batch(inputs: list[Path], targets: list[Path], process: Callable[[Path, Path], str], *,
+def run_batch(inputs: list[Path], targets: list[Path], process: Callable[[Path, Path], object], *,
               skip_existing: bool = False, shard: tuple[int, int] = (1, 1),
               on_file: Callable[[FileOutcome], None] | None = None) -> BatchSummary:
     """Process each input of this shard into its target; a failure is one outcome, and the others go on.
 
     A target that is one of the batch's inputs (in any shard) fails; with ``skip_existing`` a target that
-    exists is left alone. ``process`` returns a detail for the line of a done file; ``on_file`` sees each outcome.
+    exists is left alone. ``process`` returns what a done file's outcome carries; ``on_file`` sees each outcome.
     """
     summary = BatchSummary(shard=shard)
     clashes = input_clashes(inputs, targets)
@@ -148,7 +150,8 @@ def run_batch(inputs: list[Path], targets: list[Path], process: Callable[[Path, 
                 outcome = FileOutcome(source, target, "skipped", "exists")
                 summary.skipped += 1
             else:
-                outcome = FileOutcome(source, target, "done", process(source, target))
+                result = process(source, target)
+                outcome = FileOutcome(source, target, "done", result if isinstance(result, str) else "", result)
                 summary.done += 1
         except EqdenoiseError as exc:
             text = str(exc)

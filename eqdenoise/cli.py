@@ -26,7 +26,8 @@ from .train_options import DENOISER_DEFAULTS as DENOISER
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from .checkpoint import Model
+    from .api import FileBatch
+    from .batch import FileOutcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Exactly rotation- and mirror-equivariant image restoration with diffusion priors.")
@@ -117,21 +118,11 @@ def _transfer_options(steps: int, eta: float, seed: int, method: Method, group: 
     return options
 
 
-def _checked_model(name: str, task: str, group: Optional[str], method: str) -> Model:
-    """The model a command was given, loaded once and checked against the chosen group before any file."""
-    from .api import load_model
-    from .pipeline import resolve_group
-
-    loaded = load_model(name, task)
-    resolve_group(loaded, group, method)
-    return loaded
-
-
 def _warn_if_slow(precision: str) -> None:
     """One warning line when bf16 is asked for on a CPU that has no bfloat16 instructions."""
-    from .precision import has_fast_bf16
+    from .api import slow_precision
 
-    if precision == "bf16" and not has_fast_bf16():
+    if slow_precision(precision):
         sys.stderr.write("warning: this CPU has no bfloat16 instructions (AMX or AVX512-BF16), so --precision bf16 "
                          "runs several times slower than fp32 here\n")
 
@@ -144,7 +135,6 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal)
 
 
-StepProgress = Callable[[int, int], None]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace outputs that already exist (never an input).")]
 ShardOpt = Annotated[Optional[str], typer.Option(metavar="K/N", help="Process only shard K of N (1-based): file i of "
                                                 "the batch goes to shard i mod N, so N processes (e.g. a Slurm array) "
@@ -153,31 +143,29 @@ SkipExistingOpt = Annotated[bool, typer.Option(help="Leave outputs that already 
                                                "skipped: a rerun after an interruption does only the rest.")]
 
 
-def _run_batch(inputs: list[Path], targets: list[Path], skip_existing: bool,
-               process: Callable[[Path, Path, StepProgress], str], shard: tuple[int, int] = (1, 1)) -> None:
-    """``batch.run_batch`` with a progress bar, a line per file and the closing summary; exit 1 if any failed."""
-    from .batch import FileOutcome, run_batch
-    from .shards import shard_indices
-
+def _run_batch(batch: FileBatch, detail: Callable[[object], str] = lambda result: "") -> None:
+    """Run a batch with a progress bar (files, and the steps of the file in work), a line per file and the closing
+    summary; exit 1 if any failed."""
     with _progress() as bar:
-        files = bar.add_task("files", total=len(shard_indices(len(inputs), shard)))
+        files = bar.add_task("files", total=batch.size)
+        step_bars: dict[Path, object] = {}
 
-        def with_steps(source: Path, target: Path) -> str:
-            steps = bar.add_task(f"  {source.name}", total=None)
-            try:
-                return process(source, target, lambda done, total: bar.update(steps, completed=done, total=total))
-            finally:
-                bar.remove_task(steps)
+        def steps(source: Path, done: int, total: int) -> None:
+            if source not in step_bars:
+                step_bars[source] = bar.add_task(f"  {source.name}", total=None)
+            bar.update(step_bars[source], completed=done, total=total)
 
         def render(outcome: FileOutcome) -> None:
+            if outcome.source in step_bars:
+                bar.remove_task(step_bars.pop(outcome.source))
             if outcome.status == "failed":
                 _fail(outcome.message)
             else:
-                detail = " skipped (exists)" if outcome.status == "skipped" else outcome.message
-                out.print(f"{outcome.source} → {outcome.target}{detail}")
+                shown = " skipped (exists)" if outcome.status == "skipped" else detail(outcome.result)
+                out.print(f"{outcome.source} → {outcome.target}{shown}")
             bar.advance(files)
 
-        summary = run_batch(inputs, targets, with_steps, skip_existing=skip_existing, shard=shard, on_file=render)
+        summary = batch.run(on_file=render, progress=steps)
     _summarise(summary)
 
 
@@ -194,12 +182,6 @@ def _summarise(summary) -> None:
         _fail(f"{line}: {', '.join(str(path) for path in summary.failed)}")
         raise typer.Exit(1)
     out.print(line)
-
-
-def _check_exclusive(overwrite: bool, skip_existing: bool) -> None:
-    """--overwrite and --skip-existing ask opposite things of an existing output."""
-    if overwrite and skip_existing:
-        raise UsageError("give either --overwrite or --skip-existing, not both")
 
 
 def _exit_with(exc: EqdenoiseError, message: str | None = None) -> NoReturn:
@@ -249,26 +231,15 @@ def denoise(
     shard: ShardOpt = None,
 ) -> None:
     """Denoise or restore images; rotating or mirroring an input rotates or mirrors its output exactly."""
-    from .api import denoise_file
-    from .batch import expand_inputs, output_paths
-    from .imageio import image_files
-    from .shards import resolve_shard
+    from .api import denoise_batch
 
     try:
-        _check_exclusive(overwrite, skip_existing)
-        shard_of = resolve_shard(shard)
         options = _options(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame, device)
-        chosen = _checked_model(model, "denoise", options["group"], options["method"]) if model else None
-        items = expand_inputs(inputs, image_files, "PNG, JPEG or TIFF")
-        targets = output_paths(items, output, "denoised")
+        batch = denoise_batch(inputs, output, model=model, overwrite=overwrite, skip_existing=skip_existing,
+                              shard=shard, **options)
     except EqdenoiseError as exc:
         _exit_with(exc)
-
-    def process(source: Path, target: Path, progress: StepProgress) -> str:
-        return _sigma_detail(denoise_file(source, target, model=chosen, overwrite=overwrite, progress=progress,
-                                          **options))
-
-    _run_batch([item.path for item in items], targets, skip_existing, process, shard_of)
+    _run_batch(batch, _sigma_detail)
 
 
 @app.command()
@@ -300,27 +271,15 @@ def transfer(
     shard: ShardOpt = None,
 ) -> None:
     """Translate images between modalities (e.g. CT → PET); rotating or mirroring an input does the same to its output."""
-    from .api import transfer_file
-    from .batch import expand_inputs, output_paths
-    from .scans import scan_files
-    from .shards import resolve_shard
+    from .api import transfer_batch
 
     try:
-        _check_exclusive(overwrite, skip_existing)
-        shard_of = resolve_shard(shard)
         options = _transfer_options(steps, eta, seed, method, group, tile, precision, noise_frame, device)
-        loaded = _checked_model(model, "bridge", options["group"], options["method"])
-        target_name = str(loaded.config["modalities"].get("target", "target"))
-        items = expand_inputs(inputs, scan_files, "DICOM, PNG, JPEG or TIFF")
-        targets = output_paths(items, output, target_name.lower().replace(" ", "-"))
+        batch = transfer_batch(inputs, output, model=model, overwrite=overwrite, skip_existing=skip_existing,
+                               shard=shard, **options)
     except EqdenoiseError as exc:
         _exit_with(exc)
-
-    def process(source: Path, target: Path, progress: StepProgress) -> str:
-        transfer_file(source, target, model=loaded, overwrite=overwrite, progress=progress, **options)
-        return ""
-
-    _run_batch([item.path for item in items], targets, skip_existing, process, shard_of)
+    _run_batch(batch)
 
 
 class Task(str, Enum):
@@ -444,13 +403,13 @@ def list_models() -> None:
     """List the shipped models."""
     from rich.table import Table
 
-    from .registry import manifest, models_dir
+    from .api import shipped_models
 
-    entries = manifest()
+    folder, entries = shipped_models()
     if not entries:
-        out.print(f"no shipped models found in {models_dir()}")
+        out.print(f"no shipped models found in {folder}")
         return
-    table = Table(title=f"shipped models ({models_dir()})")
+    table = Table(title=f"shipped models ({folder})")
     table.add_column("name", no_wrap=True, min_width=max(len(e["name"]) for e in entries))
     for column in ("task", "group", "channels", "trained on", "quality"):
         table.add_column(column)

@@ -140,3 +140,23 @@ def test_docs_api_examples_run(index, monkeypatch):
 
 def test_docs_have_examples():
     assert len(docs_examples()) >= 5
+
+
+def test_a_batch_is_checked_whole_before_any_file_and_runs_as_the_command_does(tmp_path, tiny_gray_path):
+    from eqdenoise.api import denoise_batch
+
+    for name in ("a.png", "b.png"):
+        Image.fromarray(random_array((12, 10), np.uint8)).save(tmp_path / name)
+    for keywords, error in (({"sigma": 300}, eqdenoise.UsageError), ({"overwrite": True, "skip_existing": True},
+                                                                      eqdenoise.UsageError),
+                            ({"shard": "3/2"}, eqdenoise.UsageError), ({"model": tmp_path / "no.safetensors"},
+                                                                       eqdenoise.EqdenoiseError)):
+        with pytest.raises(error):
+            denoise_batch([tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "out", **{"model": tiny_gray_path,
+                                                                                          **keywords})
+        assert not (tmp_path / "out").exists()
+    batch = denoise_batch([tmp_path], tmp_path / "out", model=tiny_gray_path, sigma=10, shard="2/2")
+    steps, outcomes = [], []
+    summary = batch.run(on_file=outcomes.append, progress=lambda source, done, total: steps.append(source.name))
+    assert batch.size == 1 and summary.done == 1 and outcomes[0].result == [10.0] and steps == ["b.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.png"]
