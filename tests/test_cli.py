@@ -623,3 +623,18 @@ def test_an_output_written_by_another_run_meanwhile_is_not_replaced(tmp_path, ti
     assert result.exit_code == 1 and "output exists" in result.output
     assert target.read_bytes() == b"the other run's result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-denoised.png", "a.png"]
+
+
+def test_the_command_line_reaches_the_library_through_its_api_only():
+    """The commands parse, call eqdenoise.api and render: they import no task, file or model module of the package
+    (only the API, its errors and the light tables of names, methods and training defaults, and the process setup of
+    the allocator and of torchrun workers)."""
+    import ast
+
+    import eqdenoise.cli
+
+    allowed = {"api", "errors", "methods", "names", "train_options", "allocator", "distributed", ""}
+    for path in Path(eqdenoise.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert (node.module or "") in allowed, f"{path.name} imports eqdenoise.{node.module}"

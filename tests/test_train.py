@@ -606,7 +606,7 @@ def test_the_commands_defaults_are_the_apis():
     """The CLI shows and the API uses one table of defaults per task."""
     import inspect
 
-    from eqdenoise.cli import train_bridge_command, train_denoiser_command
+    from eqdenoise.cli.train import train_bridge_command, train_denoiser_command
     from eqdenoise.train_options import BRIDGE_DEFAULTS, DENOISER_DEFAULTS
 
     for command, defaults in ((train_denoiser_command, DENOISER_DEFAULTS), (train_bridge_command, BRIDGE_DEFAULTS)):
