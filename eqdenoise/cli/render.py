@@ -15,8 +15,7 @@ from ..errors import EqdenoiseError, UsageError
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from ..api import FileBatch
-    from ..batch import FileOutcome
+    from ..api import FileBatch, FileOutcome
 
 out = Console(highlight=False, soft_wrap=True)
 
