@@ -101,7 +101,6 @@ def denoise_options(*, sigma: float | str | None = None, strength: float | None 
 
     options = DenoiseOptions(sigma=sigma, strength=strength, steps=steps, eta=eta, seed=seed, method=method,
                              group=group, tile=tile, precision=precision, noise_frame=noise_frame, device=device)
-    options.check()
     return options
 
 
@@ -113,8 +112,18 @@ def transfer_options(*, method: str = DEFAULT_METHOD, group: str | None = None, 
 
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
                               precision=precision, noise_frame=noise_frame, device=device)
-    options.check()
     return options
+
+
+def _resolved(build: Callable, keywords: dict):
+    """The options object a call was given as ``options=`` (then with no other option keyword), else the one its
+    keywords make; either way checked once, when it was made."""
+    given = keywords.pop("options", None)
+    if given is None:
+        return build(**keywords)
+    if keywords:
+        raise UsageError(f"give options= or the option keywords ({', '.join(keywords)}), not both")
+    return given
 
 
 def default_denoiser_for(channels: int) -> str:
@@ -134,7 +143,7 @@ def denoise(image: np.ndarray, *, model: Model | str | Path | None = None, progr
     from .restoration import restore
 
     pixels, peak = image_planes(image)
-    checked = denoise_options(**options)
+    checked = _resolved(denoise_options, options)
     loaded = _model(model, "denoise", default_denoiser_for(pixels.shape[0]))
     return image_array(restore(loaded, pixels, checked, progress=progress).pixels, peak, image)
 
@@ -150,7 +159,7 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
     from .translation import translate
 
     pixels, peak = image_planes(image)
-    checked = transfer_options(**options)
+    checked = _resolved(transfer_options, options)
     loaded = _model(model, "bridge", DEFAULT_BRIDGE)
     source_range, target_range = model_ranges(loaded.config)
     result = translate(loaded, _source_unit_values(pixels, peak, source_range), checked, progress=progress)
@@ -167,7 +176,6 @@ def sample_options(*, method: str = DEFAULT_METHOD, group: str | None = None, st
 
     options = SampleOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
                             precision=precision, noise_frame=noise_frame, device=device)
-    options.check()
     return options
 
 
@@ -184,7 +192,7 @@ def sample(model: Model | str | Path, *, n: int = 1, size: tuple[int, int] | Non
     from .sampling import check_sample_size, initial_noise
     from .sampling import sample as sample_one
 
-    checked = sample_options(**options)
+    checked = _resolved(sample_options, options)
     loaded = _model(model, "denoise", "")
     if noise is not None:
         if n != 1:
@@ -223,14 +231,15 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
 
     check_path_text(folder)
     folder = Path(folder)
-    seed = int(options.get("seed", 0))
+    checked = _resolved(sample_options, options)
+    seed = checked.seed
     targets = [folder / f"sample-{seed + i:04d}.png" for i in range(n)]
     existing = [str(t) for t in targets if os.path.lexists(t) and not overwrite]
     if existing:
         raise EqdenoiseError(f"{existing[0]}: output exists (use --overwrite to replace it)")
     if folder.exists() and not folder.is_dir():
         raise EqdenoiseError(f"{folder}: not a folder")
-    images = sample(model, n=n, size=size, progress=progress, **options)
+    images = sample(model, n=n, size=size, progress=progress, options=checked)
     folder.mkdir(parents=True, exist_ok=True)
     for target, pixels in zip(targets, images, strict=True):
         with atomic_path(target, replace=overwrite) as tmp:
@@ -261,7 +270,7 @@ def denoise_file(source: str | Path, target: str | Path, *, model: Model | str |
     from .restoration import restore
 
     source, target = Path(source), Path(target)
-    checked = denoise_options(**options)
+    checked = _resolved(denoise_options, options)
     pages = read_pages(source)
     check_output(source, target, overwrite, pages[0].format)
     results = []
@@ -282,7 +291,7 @@ def transfer_file(source: str | Path, target: str | Path, *, model: Model | str 
     from .translation import translate
 
     source, target = Path(source), Path(target)
-    checked = transfer_options(**options)
+    checked = _resolved(transfer_options, options)
     loaded = _model(model, "bridge", DEFAULT_BRIDGE)
     source_range, target_range = model_ranges(loaded.config)
     scan = read_scan(source)
@@ -341,13 +350,13 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
 
     if task == "denoise":
         pixels, peak, noise_in_luma = _verify_pixels(image)
-        checked = denoise_options(**options)
+        checked = _resolved(denoise_options, options)
         default = default_denoiser_for(pixels.shape[0])
         loaded = _model(model, "denoise", default)
         pipeline = partial(_restored_pixels, loaded, checked, noise_in_luma)
         unit = "levels" if peak > 1 else "value"
     elif task == "transfer":
-        checked = transfer_options(**options)
+        checked = _resolved(transfer_options, options)
         default = DEFAULT_BRIDGE
         loaded = _model(model, "bridge", default)
         pixels, peak, unit = _verify_scan(image, loaded)
@@ -518,11 +527,11 @@ def denoise_batch(inputs: list[str | Path], output: str | Path | None = None, *,
     files are checked here; ``run`` processes them, each page with ``model`` or the default for its channels."""
     from .imageio import image_files
 
-    checked = denoise_options(**options)
+    checked = _resolved(denoise_options, options)
     chosen = _checked_model(model, "denoise", checked) if model else None
     return _file_batch(inputs, output, "denoised", image_files, "PNG, JPEG or TIFF", overwrite, skip_existing, shard,
                        lambda source, target, steps: denoise_file(source, target, model=chosen, overwrite=overwrite,
-                                                                  progress=steps, **options))
+                                                                  progress=steps, options=checked))
 
 
 def transfer_batch(inputs: list[str | Path], output: str | Path | None = None, *, model: str | Path = DEFAULT_BRIDGE,
@@ -532,12 +541,12 @@ def transfer_batch(inputs: list[str | Path], output: str | Path | None = None, *
     slice-pet.dcm) or ``output`` out, in the source's form. Checked as ``denoise_batch``."""
     from .scans import scan_files
 
-    checked = transfer_options(**options)
+    checked = _resolved(transfer_options, options)
     loaded = _checked_model(model, "bridge", checked)
     tag = str(loaded.config["modalities"].get("target", "target")).lower().replace(" ", "-")
     return _file_batch(inputs, output, tag, scan_files, "DICOM, PNG, JPEG or TIFF", overwrite, skip_existing, shard,
                        lambda source, target, steps: transfer_file(source, target, model=loaded, overwrite=overwrite,
-                                                                   progress=steps, **options))
+                                                                   progress=steps, options=checked))
 
 
 def _checked_model(name: Model | str | Path, task: str, options) -> Model:

@@ -34,6 +34,10 @@ class SamplerOptions:
     noise_frame: str = "canonical"
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        """Options are checked once, when made: an options object that exists is a valid one."""
+        self.check()
+
     @property
     def chosen_method(self) -> Method:
         """The method object of ``method`` (a name or a method)."""

@@ -64,7 +64,6 @@ def restore(model: Model, pixels: np.ndarray, options: DenoiseOptions,
     ``noise_in_luma``: a colour image whose chroma was smoothed away (a JPEG with subsampled chroma), so that
     ``sigma="auto"`` estimates the noise from the luma alone.
     """
-    options.check()
     group = resolve_group(model, options.group, options.method)
     x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
     channels = x.shape[0]

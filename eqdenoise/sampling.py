@@ -54,7 +54,6 @@ def initial_noise(model: Model, height: int, width: int, seed: int) -> np.ndarra
 
 def sample(model: Model, noise: np.ndarray, options: SampleOptions, progress: ProgressFn | None = None) -> np.ndarray:
     """One sample (C, H, W) in [0, 1] from the initial noise ``noise`` (C, H, W), sides multiples of the stride."""
-    options.check()
     if model.task != "denoise":
         raise EqdenoiseError(f"{model.path}: samples come from a denoiser prior, this is a {model.task!r} checkpoint")
     group = resolve_group(model, options.group, options.method)

@@ -38,7 +38,6 @@ class TransferOptions(SamplerOptions):
 def translate(model: Model, source: np.ndarray, options: TransferOptions,
               progress: ProgressFn | None = None) -> np.ndarray:
     """Translate one source (C, H, W) in the model's [0, 1] range; exactly equivariant for ``canon`` and ``fa``."""
-    options.check()
     if model.task != "bridge":
         raise EqdenoiseError(f"{model.path}: this is a {model.task!r} checkpoint, not a bridge")
     group = resolve_group(model, options.group, options.method)

@@ -160,3 +160,24 @@ def test_a_batch_is_checked_whole_before_any_file_and_runs_as_the_command_does(t
     summary = batch.run(on_file=outcomes.append, progress=lambda source, done, total: steps.append(source.name))
     assert batch.size == 1 and summary.done == 1 and outcomes[0].result == [10.0] and steps == ["b.png"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.png"]
+
+
+def test_options_are_checked_once_on_the_command_path_and_pass_as_one_object(tmp_path, tiny_gray_path, monkeypatch):
+    """The command makes one DenoiseOptions (checked when made) and every layer below takes that object."""
+    from eqdenoise.api import denoise_options
+    from eqdenoise.restoration import DenoiseOptions
+
+    for name in ("a.png", "b.png"):
+        Image.fromarray(random_array((12, 10), np.uint8)).save(tmp_path / name)
+    checks = []
+    real_check = DenoiseOptions.check
+    monkeypatch.setattr(DenoiseOptions, "check", lambda self: checks.append(self) or real_check(self))
+    result = CliRunner().invoke(app, ["denoise", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o",
+                                      str(tmp_path / "out"), "-m", str(tiny_gray_path), "--sigma", "10"])
+    assert result.exit_code == 0, result.output
+    assert len(checks) == 1
+    made = denoise_options(sigma=10)
+    assert np.array_equal(eqdenoise.denoise(random_array((12, 10), np.uint8), model=tiny_gray_path, options=made),
+                          eqdenoise.denoise(random_array((12, 10), np.uint8), model=tiny_gray_path, sigma=10))
+    with pytest.raises(eqdenoise.UsageError, match="give options= or the option keywords \\(sigma\\), not both"):
+        eqdenoise.denoise(random_array((12, 10), np.uint8), model=tiny_gray_path, options=made, sigma=10)

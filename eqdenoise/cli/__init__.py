@@ -85,7 +85,7 @@ def denoise(
     try:
         options = denoise_keywords(sigma, strength, steps, eta, seed, method, group, tile, precision, noise_frame, device)
         batch = denoise_batch(inputs, output, model=model, overwrite=overwrite, skip_existing=skip_existing,
-                              shard=shard, **options)
+                              shard=shard, options=options)
     except EqdenoiseError as exc:
         exit_with(exc)
     show_batch(batch, sigma_detail)
@@ -125,7 +125,7 @@ def transfer(
     try:
         options = transfer_keywords(steps, eta, seed, method, group, tile, precision, noise_frame, device)
         batch = transfer_batch(inputs, output, model=model, overwrite=overwrite, skip_existing=skip_existing,
-                               shard=shard, **options)
+                               shard=shard, options=options)
     except EqdenoiseError as exc:
         exit_with(exc)
     show_batch(batch)
@@ -178,7 +178,7 @@ def verify(
         with progress_display() as bar:
             bar_task = bar.add_task("orientations", total=None)
             report = verify_image(image_path, task=task.value, model=model, tolerance=tolerance,
-                                  progress=partial(_verify_progress, bar, bar_task), **options)
+                                  progress=partial(_verify_progress, bar, bar_task), options=options)
     except EqdenoiseError as exc:
         named = isinstance(exc, UsageError) or str(exc).startswith(str(image_path))
         exit_with(exc, str(exc) if named else f"{image_path}: {exc}")

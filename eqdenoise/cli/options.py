@@ -63,8 +63,8 @@ DeviceOpt = Annotated[Device, typer.Option(
 def denoise_keywords(sigma: Optional[str], strength: Optional[float], steps: int, eta: float, seed: int,
              method: Method, group: Optional[GroupName], tile: Optional[int],
              precision: Precision = Precision.fp32, noise_frame: NoiseFrame = NoiseFrame.canonical,
-             device: Device = Device.auto) -> dict:
-    """Parse CLI values into the API's checked denoise options (a keyword dict)."""
+             device: Device = Device.auto):
+    """Parse CLI values into the API's denoise options, checked once (a ``DenoiseOptions``)."""
     from ..api import denoise_options
 
     if sigma is None or sigma == "auto":
@@ -74,23 +74,22 @@ def denoise_keywords(sigma: Optional[str], strength: Optional[float], steps: int
             parsed = float(sigma)
         except ValueError:
             raise UsageError(f"--sigma must be a number or 'auto', got {sigma!r}") from None
-    options = dict(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
-                   group=group.value if group else None, tile=tile, precision=precision.value,
-                   noise_frame=noise_frame.value, device=device.value)
-    denoise_options(**options)
+    options = denoise_options(sigma=parsed, strength=strength, steps=steps, eta=eta, seed=seed, method=method.value,
+                              group=group.value if group else None, tile=tile, precision=precision.value,
+                              noise_frame=noise_frame.value, device=device.value)
     warn_if_slow(precision.value)
     return options
 
 
 def transfer_keywords(steps: int, eta: float, seed: int, method: Method, group: Optional[GroupName],
                       tile: Optional[int], precision: Precision = Precision.fp32,
-                      noise_frame: NoiseFrame = NoiseFrame.canonical, device: Device = Device.auto) -> dict:
-    """Parse CLI values into the API's checked transfer options (a keyword dict)."""
+                      noise_frame: NoiseFrame = NoiseFrame.canonical, device: Device = Device.auto):
+    """Parse CLI values into the API's transfer options, checked once (a ``TransferOptions``)."""
     from ..api import transfer_options
 
-    options = dict(steps=steps, eta=eta, seed=seed, method=method.value, group=group.value if group else None,
-                   tile=tile, precision=precision.value, noise_frame=noise_frame.value, device=device.value)
-    transfer_options(**options)
+    options = transfer_options(steps=steps, eta=eta, seed=seed, method=method.value,
+                               group=group.value if group else None, tile=tile, precision=precision.value,
+                               noise_frame=noise_frame.value, device=device.value)
     warn_if_slow(precision.value)
     return options
 
