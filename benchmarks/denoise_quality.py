@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from eqdenoise.groups import GROUPS
-from eqdenoise.registry import resolve_model
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.nets.registry import resolve_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "dncnn-gray"

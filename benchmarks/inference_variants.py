@@ -19,8 +19,8 @@ import numpy as np
 from denoise_quality import add_noise, psnr, to_uint8
 from skimage import color, data
 
-from eqdenoise.registry import resolve_model
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.nets.registry import resolve_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 HELD_OUT = ("astronaut", "brick", "cell", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
             "hubble_deep_field", "immunohistochemistry", "moon", "page", "retina", "rocket")

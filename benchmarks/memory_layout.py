@@ -1,6 +1,6 @@
 """Network pass and training step in the default (NCHW) and the channels-last memory layout, per model and size.
 
-eqdenoise runs inference channels-last and float32 training in NCHW (``eqdenoise/precision.py``); this
+eqdenoise runs inference channels-last and float32 training in NCHW (``eqdenoise/nets/precision.py``); this
 measures both choices on the machine at hand. Seconds are the best of three after one warm-up.
 
     OMP_NUM_THREADS=1 python benchmarks/memory_layout.py --models gray-d4 rgb-d4 --sizes 256 512
@@ -16,8 +16,8 @@ from datetime import date
 
 import torch
 
-from eqdenoise.precision import has_fast_bf16
-from eqdenoise.registry import resolve_model
+from eqdenoise.nets.precision import has_fast_bf16
+from eqdenoise.nets.registry import resolve_model
 
 
 def best_seconds(action, repeats: int = 3) -> float:

@@ -1,6 +1,6 @@
 """Where a colour denoiser's error lies: its squared error on ``color10`` split over the opponent channels.
 
-The orthonormal opponent transform (``eqdenoise/opponent.py``: luma (R+G+B)/√3, chroma (R−B)/√2 and
+The orthonormal opponent transform (``eqdenoise/nets/opponent.py``: luma (R+G+B)/√3, chroma (R−B)/√2 and
 (R−2G+B)/√6) keeps squared error, so the three columns add up to the error of the RGB image (×3). Protocol of
 ``denoise_quality.py`` (clean + σ·N(0, 1), seed 0, rounded output); the MSE is on the 0–255 scale, averaged over
 the set's pixels. Tells whether a model loses to a peer on the structure (luma) or on the colour (chroma).
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from denoise_quality import PEERS, EqdenoiseRun, add_noise, load_named_set, to_uint8
 
-from eqdenoise.opponent import OPPONENT
-from eqdenoise.registry import resolve_model
+from eqdenoise.nets.opponent import OPPONENT
+from eqdenoise.nets.registry import resolve_model
 
 CHANNELS = ("luma", "chroma R−B", "chroma R−2G+B")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from denoise_quality import EqdenoiseRun, add_noise, load_set, psnr, to_uint8
 
-from eqdenoise.registry import resolve_model
+from eqdenoise.nets.registry import resolve_model
 
 
 def main() -> None:

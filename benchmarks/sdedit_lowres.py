@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eqdenoise.registry import resolve_model
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.nets.registry import resolve_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "cat-gray.png"
 

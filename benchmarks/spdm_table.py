@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from make_rotated_fashion_mnist import load_split  # noqa: E402
 
-from eqdenoise.checkpoint import load_model  # noqa: E402
-from eqdenoise.groups import GROUPS  # noqa: E402
-from eqdenoise.restoration import DenoiseOptions, restore  # noqa: E402
-from eqdenoise.sampling import SampleOptions, initial_noise, sample  # noqa: E402
+from eqdenoise.frames.groups import GROUPS  # noqa: E402
+from eqdenoise.nets.checkpoint import load_model  # noqa: E402
+from eqdenoise.tasks.restoration import DenoiseOptions, restore  # noqa: E402
+from eqdenoise.tasks.sampling import SampleOptions, initial_noise, sample  # noqa: E402
 
 ROWS = [("plain", "plain", "none"), ("FA", "plain", "fa"), ("canon", "plain", "canon"), ("WT", "wt", "wt"),
         ("Reg", "reg", "none"), ("Reg + canon", "reg", "canon")]

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from eqdenoise.groups import GROUPS
+from eqdenoise.frames.groups import GROUPS
 
 SIGMA = 25.0
 PEER_PASSES = {"ffdnet": 1, "ffdnet-d4": len(GROUPS["d4"]), "bm3d": 0}
@@ -62,8 +62,8 @@ def flop_per_pixel(network: torch.nn.Module, channels: int, sigma_argument) -> f
 
 def _eqdenoise_runner(job: dict):
     """(run, pixels the network has seen so far) for one eqdenoise setting."""
-    from eqdenoise.registry import resolve_model
-    from eqdenoise.restoration import DenoiseOptions, restore
+    from eqdenoise.nets.registry import resolve_model
+    from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
     model = resolve_model(job["model"], task="denoise")
     seen = [0]

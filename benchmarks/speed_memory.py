@@ -17,8 +17,8 @@ import torch
 RUN_ONE = """
 import json, resource, sys, time
 import numpy as np
-from eqdenoise.restoration import DenoiseOptions, restore
-from eqdenoise.registry import resolve_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
+from eqdenoise.nets.registry import resolve_model
 model_name, method, precision = sys.argv[1], sys.argv[4], sys.argv[6]
 size, channels, steps = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
 model = resolve_model(model_name, task="denoise")

@@ -25,11 +25,11 @@ import torch
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from eqdenoise.checkpoint import load_model
-from eqdenoise.groups import GROUPS
-from eqdenoise.registry import resolve_model
-from eqdenoise.scans import model_ranges, read_scan, to_unit
-from eqdenoise.translation import TransferOptions, translate
+from eqdenoise.files.scans import model_ranges, read_scan, to_unit
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.nets.checkpoint import load_model
+from eqdenoise.nets.registry import resolve_model
+from eqdenoise.tasks.translation import TransferOptions, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_HIGH = 2.0

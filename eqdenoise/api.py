@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import EqdenoiseError, UsageError
-from .methods import DEFAULT_METHOD
 from .names import DEFAULT_TRANSFER_STEPS
+from .tasks.methods import DEFAULT_METHOD
 
 if TYPE_CHECKING:
-    from .batch import BatchSummary, FileOutcome
-    from .checkpoint import Model
-    from .equivariance_check import ElementReport
-    from .train import TrainSettings
+    from .files.batch import BatchSummary, FileOutcome
+    from .frames.equivariance_check import ElementReport
+    from .nets.checkpoint import Model
+    from .training.train import TrainSettings
 
 ProgressFn = Callable[[int, int], None]
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
@@ -32,7 +32,7 @@ DEFAULT_BRIDGE = "ct2pet-d4"
 
 def load_model(name_or_path: str | Path, task: str | None = None) -> Model:
     """A shipped model by name (its SHA-256 checked) or a checkpoint by path; ``task`` ("denoise", "bridge") if required."""
-    from .registry import resolve_model
+    from .nets.registry import resolve_model
 
     return resolve_model(str(name_or_path), task=task)
 
@@ -42,7 +42,7 @@ _SHIPPED: dict[tuple, Model] = {}
 
 def _shipped(name: str, task: str) -> Model:
     """A shipped default model, loaded once per process while its file stays the same (chosen per image)."""
-    from .registry import manifest, models_dir
+    from .nets.registry import manifest, models_dir
 
     files = [models_dir() / entry["file"] for entry in manifest() if entry["name"] == name]
     stat = files[0].stat() if files and files[0].is_file() else None
@@ -58,7 +58,7 @@ def _shipped(name: str, task: str) -> Model:
 
 def _model(model: Model | str | Path | None, task: str, default: str) -> Model:
     """``model`` as a loaded checkpoint of ``task``: itself, loaded by name or path, or the shipped ``default``."""
-    from .checkpoint import Model
+    from .nets.checkpoint import Model
 
     if isinstance(model, Model):
         if model.task != task:
@@ -87,7 +87,7 @@ def image_planes(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 def image_array(pixels: np.ndarray, peak: float, like: np.ndarray) -> np.ndarray:
     """(C, H, W) values over [0, 1] back in the shape of ``like`` and the dtype of ``peak`` (rounded for integers)."""
-    from .imageio import quantize
+    from .files.imageio import quantize
 
     values = quantize(pixels, peak)
     return np.ascontiguousarray(values[0] if np.ndim(like) == 2 else values.transpose(1, 2, 0))
@@ -97,7 +97,7 @@ def denoise_options(*, sigma: float | str | None = None, strength: float | None 
                     group: str | None = None, steps: int = 1, eta: float = 0.0, seed: int = 0, tile: int | None = None,
                     precision: str = "fp32", noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``DenoiseOptions``: σ on the 0–255 scale, "auto" (the default without ``strength``), or a strength."""
-    from .restoration import DenoiseOptions
+    from .tasks.restoration import DenoiseOptions
 
     options = DenoiseOptions(sigma=sigma, strength=strength, steps=steps, eta=eta, seed=seed, method=method,
                              group=group, tile=tile, precision=precision, noise_frame=noise_frame, device=device)
@@ -108,7 +108,7 @@ def transfer_options(*, method: str = DEFAULT_METHOD, group: str | None = None, 
                      eta: float = 0.0, seed: int = 0, tile: int | None = None, precision: str = "fp32",
                      noise_frame: str = "canonical", device: str = "auto"):
     """Checked ``TransferOptions``."""
-    from .translation import TransferOptions
+    from .tasks.translation import TransferOptions
 
     options = TransferOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
                               precision=precision, noise_frame=noise_frame, device=device)
@@ -128,7 +128,7 @@ def _resolved(build: Callable, keywords: dict):
 
 def default_denoiser_for(channels: int) -> str:
     """Name of the shipped denoiser an image of ``channels`` gets by default."""
-    from .registry import default_denoiser
+    from .nets.registry import default_denoiser
 
     return default_denoiser(channels)
 
@@ -140,7 +140,7 @@ def denoise(image: np.ndarray, *, model: Model | str | Path | None = None, progr
     ``options`` are those of ``denoise_options``: sigma, strength, method, group, steps, eta, seed, tile, precision,
     noise_frame.
     """
-    from .restoration import restore
+    from .tasks.restoration import restore
 
     pixels, peak = image_planes(image)
     checked = _resolved(denoise_options, options)
@@ -155,8 +155,8 @@ def transfer(image: np.ndarray, *, model: Model | str | Path | None = None, prog
     uint8/uint16 arrays are taken as windowed to the model's source range and come back windowed to its
     target range; float32 arrays hold physical source values and come back in the target's unit.
     """
-    from .scans import from_unit, model_ranges
-    from .translation import translate
+    from .files.scans import from_unit, model_ranges
+    from .tasks.translation import translate
 
     pixels, peak = image_planes(image)
     checked = _resolved(transfer_options, options)
@@ -172,7 +172,7 @@ def sample_options(*, method: str = DEFAULT_METHOD, group: str | None = None, st
                    seed: int = 0, tile: int | None = None, precision: str = "fp32", noise_frame: str = "canonical",
                    device: str = "auto"):
     """Checked ``SampleOptions`` (50 DDIM steps by default)."""
-    from .sampling import SampleOptions
+    from .tasks.sampling import SampleOptions
 
     options = SampleOptions(steps=steps, eta=eta, seed=seed, method=method, group=group, tile=tile,
                             precision=precision, noise_frame=noise_frame, device=device)
@@ -188,9 +188,9 @@ def sample(model: Model | str | Path, *, n: int = 1, size: tuple[int, int] | Non
     initial noise turns the sample (exactly for ``method`` canon and fa, to float rounding for wt).
     ``options`` are those of ``sample_options``: method, group, steps, eta, seed, tile, precision, noise_frame.
     """
-    from .pipeline import check_seed
-    from .sampling import check_sample_size, initial_noise
-    from .sampling import sample as sample_one
+    from .tasks.pipeline import check_seed
+    from .tasks.sampling import check_sample_size, initial_noise
+    from .tasks.sampling import sample as sample_one
 
     checked = _resolved(sample_options, options)
     loaded = _model(model, "denoise", "")
@@ -226,8 +226,8 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
 
     from PIL import Image
 
-    from .atomic import atomic_path
-    from .input_files import check_path_text
+    from .files.atomic import atomic_path
+    from .files.input_files import check_path_text
 
     check_path_text(folder)
     folder = Path(folder)
@@ -249,7 +249,7 @@ def sample_files(model: Model | str | Path, folder: str | Path, *, n: int = 1, s
 
 def _source_unit_values(pixels: np.ndarray, peak: float, source_range) -> np.ndarray:
     """A bridge's [0, 1] source values of array planes: float32 ones are physical, through the model's window."""
-    from .scans import window_to_unit
+    from .files.scans import window_to_unit
 
     if peak != 1.0:
         return pixels
@@ -266,8 +266,8 @@ def denoise_file(source: str | Path, target: str | Path, *, model: Model | str |
     The input is never overwritten; an existing ``target`` only with ``overwrite``. Each page gets ``model`` or
     the shipped default for its channels. Returns the noise level used per page (None with a strength).
     """
-    from .imageio import check_output, read_pages, write_pages
-    from .restoration import restore
+    from .files.imageio import check_output, read_pages, write_pages
+    from .tasks.restoration import restore
 
     source, target = Path(source), Path(target)
     checked = _resolved(denoise_options, options)
@@ -286,9 +286,9 @@ def denoise_file(source: str | Path, target: str | Path, *, model: Model | str |
 def transfer_file(source: str | Path, target: str | Path, *, model: Model | str | Path | None = None,
                   overwrite: bool = False, progress: ProgressFn | None = None, **options) -> None:
     """Translate a DICOM slice or image file into ``target`` in the same form (DICOM, physical float TIFF, windowed)."""
-    from .dicom import DerivedLabels
-    from .scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
-    from .translation import translate
+    from .files.dicom import DerivedLabels
+    from .files.scans import check_scan_output, check_source_unit, model_ranges, read_scan, to_unit, write_scan
+    from .tasks.translation import translate
 
     source, target = Path(source), Path(target)
     checked = _resolved(transfer_options, options)
@@ -344,9 +344,9 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
     from functools import partial
 
     from .devices import device_note
-    from .equivariance_check import check_equivariance
-    from .pipeline import resolve_group
-    from .translation import translate
+    from .frames.equivariance_check import check_equivariance
+    from .tasks.pipeline import resolve_group
+    from .tasks.translation import translate
 
     if task == "denoise":
         pixels, peak, noise_in_luma = _verify_pixels(image)
@@ -378,7 +378,7 @@ def verify(image: np.ndarray | str | Path, *, task: str = "denoise", model: Mode
 
 def _restored_pixels(model: Model, options, noise_in_luma: bool, pixels: np.ndarray) -> np.ndarray:
     """The denoise pipeline as a function of [0, 1] pixels only."""
-    from .restoration import restore
+    from .tasks.restoration import restore
 
     return restore(model, pixels, options, noise_in_luma=noise_in_luma).pixels
 
@@ -386,7 +386,7 @@ def _restored_pixels(model: Model, options, noise_in_luma: bool, pixels: np.ndar
 def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float, bool]:
     """[0, 1] planes and peak of an array or of an image file's only page, and whether its noise is in the luma."""
     if isinstance(image, (str, Path)):
-        from .imageio import read_image
+        from .files.imageio import read_image
 
         loaded = read_image(Path(image))
         return loaded.pixels, loaded.peak, loaded.noise_in_luma
@@ -395,7 +395,7 @@ def _verify_pixels(image: np.ndarray | str | Path) -> tuple[np.ndarray, float, b
 
 def _verify_scan(image: np.ndarray | str | Path, model: Model) -> tuple[np.ndarray, float, str]:
     """A bridge's [0, 1] source values of an array or file, the scale of its differences, and their unit."""
-    from .scans import check_source_unit, model_ranges, read_scan, to_unit
+    from .files.scans import check_source_unit, model_ranges, read_scan, to_unit
 
     source_range, target_range = model_ranges(model.config)
     if not isinstance(image, (str, Path)):
@@ -429,7 +429,7 @@ class Training:
     def run(self, progress: TrainProgressFn | None = None) -> dict:
         """Train, writing the checkpoint, its resumable state and loss log as it goes; returns the training record.
         ``progress(step, total, loss)`` is called after each step."""
-        from .train import run_training
+        from .training.train import run_training
 
         return run_training(self.settings, resume=self.resume, minutes=self.minutes, state=self.state,
                             pause_at=self.stop_at, overwrite=self.overwrite, progress=progress)
@@ -439,7 +439,7 @@ def denoiser_training(data: str | Path, out: str | Path, *, resume: bool = False
                       overwrite: bool = False, state: str | Path | None = None, minutes: float | None = None,
                       stop_at: int | None = None, **options) -> Training:
     """The run ``train_denoiser`` makes, resolved but not started (its ``settings`` are final)."""
-    from .train_options import denoiser_settings
+    from .training.train_options import denoiser_settings
 
     settings, given = denoiser_settings(data, out, options)
     return _training(settings, given, resume, override, overwrite, state, minutes, stop_at)
@@ -449,7 +449,7 @@ def bridge_training(source: str | Path, target: str | Path, out: str | Path, *, 
                     override: bool = False, overwrite: bool = False, state: str | Path | None = None,
                     minutes: float | None = None, stop_at: int | None = None, **options) -> Training:
     """The run ``train_bridge`` makes, resolved but not started (its ``settings`` are final)."""
-    from .train_options import bridge_settings
+    from .training.train_options import bridge_settings
 
     settings, given = bridge_settings(source, target, out, options)
     return _training(settings, given, resume, override, overwrite, state, minutes, stop_at)
@@ -476,7 +476,7 @@ def train_bridge(source: str | Path, target: str | Path, out: str | Path, *, pro
 def _training(settings: TrainSettings, given: dict, resume: bool, override: bool, overwrite: bool,
               state: str | Path | None, minutes: float | None, stop_at: int | None) -> Training:
     """A ``Training`` whose settings are, on ``resume``, the state's own with the given ones checked against them."""
-    from .train import resume_settings, state_path
+    from .training.train import resume_settings, state_path
 
     state = Path(state) if state else None
     if resume:
@@ -500,7 +500,7 @@ class FileBatch:
     @property
     def size(self) -> int:
         """Files this process handles: its shard of the batch."""
-        from .shards import shard_indices
+        from .files.shards import shard_indices
 
         return len(shard_indices(len(self.inputs), self.shard))
 
@@ -509,7 +509,7 @@ class FileBatch:
         """Process each file of this shard; a failure is one outcome and the others go on. ``on_file`` sees each
         outcome (a done one carries what the task returned: the σ per page for denoise); ``progress(source, done,
         total)`` follows the sampler steps of the file in work."""
-        from .batch import run_batch
+        from .files.batch import run_batch
 
         def process(source: Path, target: Path) -> object:
             steps = None if progress is None else (lambda done, total: progress(source, done, total))
@@ -525,7 +525,7 @@ def denoise_batch(inputs: list[str | Path], output: str | Path | None = None, *,
     """``eqdenoise denoise``'s batch: image files and folders in; NAME-denoised.EXT beside a file, FOLDER-denoised/ for
     a folder's files, or ``output`` (a file for one input, else a folder). Options, the model (loaded once) and the
     files are checked here; ``run`` processes them, each page with ``model`` or the default for its channels."""
-    from .imageio import image_files
+    from .files.imageio import image_files
 
     checked = _resolved(denoise_options, options)
     chosen = _checked_model(model, "denoise", checked) if model else None
@@ -539,7 +539,7 @@ def transfer_batch(inputs: list[str | Path], output: str | Path | None = None, *
                    **options) -> FileBatch:
     """``eqdenoise transfer``'s batch: DICOM slices and images, or folders of them, in; NAME-TARGET.EXT (e.g.
     slice-pet.dcm) or ``output`` out, in the source's form. Checked as ``denoise_batch``."""
-    from .scans import scan_files
+    from .files.scans import scan_files
 
     checked = _resolved(transfer_options, options)
     loaded = _checked_model(model, "bridge", checked)
@@ -551,7 +551,7 @@ def transfer_batch(inputs: list[str | Path], output: str | Path | None = None, *
 
 def _checked_model(name: Model | str | Path, task: str, options) -> Model:
     """The model a batch was given, loaded once and checked against the chosen group and method before any file."""
-    from .pipeline import resolve_group
+    from .tasks.pipeline import resolve_group
 
     loaded = _model(name, task, "")
     resolve_group(loaded, options.group, options.method)
@@ -561,8 +561,8 @@ def _checked_model(name: Model | str | Path, task: str, options) -> Model:
 def _file_batch(inputs, output, tag: str, files_in, kind: str, overwrite: bool, skip_existing: bool,
                 shard: str | None, process) -> FileBatch:
     """Expand folders, name the outputs and take this process's shard, after the option checks of every batch."""
-    from .batch import expand_inputs, output_paths
-    from .shards import resolve_shard
+    from .files.batch import expand_inputs, output_paths
+    from .files.shards import resolve_shard
 
     if overwrite and skip_existing:
         raise UsageError("give either --overwrite or --skip-existing, not both")
@@ -574,14 +574,14 @@ def _file_batch(inputs, output, tag: str, files_in, kind: str, overwrite: bool, 
 
 def slow_precision(precision: str) -> bool:
     """Whether ``precision`` runs several times slower than fp32 on this CPU (bf16 without AMX or AVX512-BF16)."""
-    from .precision import has_fast_bf16
+    from .nets.precision import has_fast_bf16
 
     return precision == "bf16" and not has_fast_bf16()
 
 
 def shipped_models() -> tuple[Path, list[dict]]:
     """The folder of the shipped models and their manifest entries (name, task, group, channels, ...)."""
-    from .registry import manifest, models_dir
+    from .nets.registry import manifest, models_dir
 
     return models_dir(), manifest()
 

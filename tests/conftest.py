@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from eqdenoise.bridge_schedule import BrownianBridge
-from eqdenoise.checkpoint import build_network, load_model, make_config, save_model
-from eqdenoise.schedule import CosineSchedule
+from eqdenoise.diffusion.bridge_schedule import BrownianBridge
+from eqdenoise.diffusion.schedule import CosineSchedule
+from eqdenoise.nets.checkpoint import build_network, load_model, make_config, save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -122,7 +122,7 @@ def ct_small_path() -> Path:
 
 def ct_small_unit(crop: tuple[int, int] | None = None) -> np.ndarray:
     """The CT_small slice through the CT window [-1000, 1000] HU, as (1, H, W) in [0, 1]."""
-    from eqdenoise.dicom import read_dicom
+    from eqdenoise.files.dicom import read_dicom
 
     hu = read_dicom(ct_small_path()).values
     unit = np.clip((hu - CT_WINDOW["low"]) / (CT_WINDOW["high"] - CT_WINDOW["low"]), 0, 1).astype(np.float32)

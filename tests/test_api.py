@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 import eqdenoise
 from eqdenoise.api import denoise_file, image_planes
 from eqdenoise.cli import app
-from eqdenoise.groups import GROUPS
-from eqdenoise.restoration import DenoiseOptions
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.tasks.restoration import DenoiseOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,7 +165,7 @@ def test_a_batch_is_checked_whole_before_any_file_and_runs_as_the_command_does(t
 def test_options_are_checked_once_on_the_command_path_and_pass_as_one_object(tmp_path, tiny_gray_path, monkeypatch):
     """The command makes one DenoiseOptions (checked when made) and every layer below takes that object."""
     from eqdenoise.api import denoise_options
-    from eqdenoise.restoration import DenoiseOptions
+    from eqdenoise.tasks.restoration import DenoiseOptions
 
     for name in ("a.png", "b.png"):
         Image.fromarray(random_array((12, 10), np.uint8)).save(tmp_path / name)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eqdenoise.atomic import atomic_path
 from eqdenoise.errors import EqdenoiseError
+from eqdenoise.files.atomic import atomic_path
 
 
 def test_success_replaces_the_target_with_umask_permissions(tmp_path):
@@ -101,7 +101,7 @@ def test_two_processes_writing_one_output_without_replace_never_both_succeed(tmp
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from eqdenoise.atomic import atomic_path\n"
+        "from eqdenoise.files.atomic import atomic_path\n"
         "from eqdenoise.errors import EqdenoiseError\n"
         "try:\n"
         f"    with atomic_path(Path({str(target)!r}), replace=False) as tmp:\n"
@@ -136,7 +136,7 @@ def test_sigterm_unwinds_like_ctrl_c_and_removes_the_temporary(tmp_path):
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from eqdenoise.atomic import atomic_path\n"
+        "from eqdenoise.files.atomic import atomic_path\n"
         "from eqdenoise.cli import _terminated\n"
         "signal.signal(signal.SIGTERM, _terminated)\n"
         f"with atomic_path(Path({str(tmp_path / 'out.png')!r})) as tmp:\n"

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from eqdenoise import attention
-from eqdenoise.attention import WindowAttention
+from eqdenoise.nets import attention
+from eqdenoise.nets.attention import WindowAttention
 
 
 def plain_attention(block: WindowAttention, x: torch.Tensor) -> torch.Tensor:

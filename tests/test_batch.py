@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from eqdenoise.batch import BatchInput, expand_inputs, output_paths
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.imageio import image_files
+from eqdenoise.files.batch import BatchInput, expand_inputs, output_paths
+from eqdenoise.files.imageio import image_files
 
 
 def _touch(folder: Path, *names: str) -> None:
@@ -72,7 +72,7 @@ def test_a_refused_folder_output_is_not_created(tmp_path):
 
 
 def test_run_batch_reports_each_outcome_and_keeps_going(tmp_path):
-    from eqdenoise.batch import run_batch
+    from eqdenoise.files.batch import run_batch
 
     inputs = [tmp_path / f"{name}.png" for name in "abcd"]
     for path in inputs:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from eqdenoise.bridge_schedule import BrownianBridge
+from eqdenoise.diffusion.bridge_schedule import BrownianBridge
 
 bridge = BrownianBridge(beta=1.0)
 

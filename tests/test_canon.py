@@ -5,8 +5,8 @@ import itertools
 import pytest
 import torch
 
-from eqdenoise.canon import canonical_frame, frame_scores, order_free_mean, run_in_frame
-from eqdenoise.groups import GROUPS
+from eqdenoise.frames.canon import canonical_frame, frame_scores, order_free_mean, run_in_frame
+from eqdenoise.frames.groups import GROUPS
 
 
 @pytest.mark.parametrize("group", ["flip", "c4", "d4"])
@@ -75,7 +75,7 @@ def test_run_in_frame_makes_any_function_exactly_equivariant(symmetric):
 
 @pytest.mark.parametrize("shape", [(1, 9, 13), (3, 8, 8), (2, 1, 300, 7), (1, 1, 5)])
 def test_scores_equal_the_definition_on_the_moved_image(shape):
-    from eqdenoise.canon import quantize_for_scores, ramp_template
+    from eqdenoise.frames.canon import quantize_for_scores, ramp_template
 
     x = torch.rand(shape, generator=torch.Generator().manual_seed(3)) * 2.2 - 1.1
     q = quantize_for_scores(x)

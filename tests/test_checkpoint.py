@@ -7,9 +7,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from conftest import tiny_architecture, write_tiny_checkpoint
-from eqdenoise.checkpoint import CONFIG_KEY, load_model, read_config
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.registry import resolve_model
+from eqdenoise.nets.checkpoint import CONFIG_KEY, load_model, read_config
+from eqdenoise.nets.registry import resolve_model
 
 
 def test_roundtrip_keeps_weights_and_config(tmp_path):
@@ -65,7 +65,7 @@ def test_nan_weights_are_rejected(tmp_path):
     model = load_model(path)
     with torch.no_grad():
         next(model.network.parameters()).fill_(float("nan"))
-    from eqdenoise.checkpoint import save_model
+    from eqdenoise.nets.checkpoint import save_model
 
     save_model(model.network, model.config, path)
     with pytest.raises(EqdenoiseError, match="NaN"):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import ct_small_path, random_image, sample_pixels, save_png, write_tiny_checkpoint
 from eqdenoise.cli import app
-from eqdenoise.dicom import read_dicom
+from eqdenoise.files.dicom import read_dicom
 
 runner = CliRunner()
 
@@ -95,11 +95,11 @@ def test_special_files_are_never_replaced(batch, tiny_gray_path):
 def test_a_fifo_or_unreadable_input_fails_alone_and_says_why(batch, tiny_gray_path, monkeypatch):
     import os
 
-    import eqdenoise.input_files
+    import eqdenoise.files.input_files
 
     os.mkfifo(batch / "pipe.png")
     real_access = os.access
-    monkeypatch.setattr(eqdenoise.input_files.os, "access",
+    monkeypatch.setattr(eqdenoise.files.input_files.os, "access",
                         lambda path, mode: not str(path).endswith("b.png") and real_access(path, mode))
     result = runner.invoke(app, ["denoise", str(batch / "pipe.png"), str(batch / "b.png"), str(batch / "a.png"),
                                  "-o", str(batch / "out"), "--model", str(tiny_gray_path), "--sigma", "20"])
@@ -230,7 +230,7 @@ def test_formats_modes_and_sizes_are_kept(tmp_path, tiny_gray_path, name, make):
 
 
 def test_default_model_follows_the_image_channels(tmp_path, monkeypatch):
-    from eqdenoise.registry import COLOR_DENOISER, GRAY_DENOISER, sha256
+    from eqdenoise.nets.registry import COLOR_DENOISER, GRAY_DENOISER, sha256
 
     models = tmp_path / "models"
     models.mkdir()
@@ -608,17 +608,17 @@ def test_a_users_hidden_file_beside_the_output_survives_a_run(tmp_path, tiny_gra
 
 def test_an_output_written_by_another_run_meanwhile_is_not_replaced(tmp_path, tiny_gray_path, monkeypatch):
     """Both runs found no output and both reported it done; the later rename replaced the earlier run's file."""
-    import eqdenoise.restoration
+    import eqdenoise.tasks.restoration
 
     save_png(tmp_path / "a.png", random_image(1, 12, 10))
     target = tmp_path / "a-denoised.png"
-    real_restore = eqdenoise.restoration.restore
+    real_restore = eqdenoise.tasks.restoration.restore
 
     def restore_while_another_run_finishes(*args, **kwargs):
         target.write_bytes(b"the other run's result")
         return real_restore(*args, **kwargs)
 
-    monkeypatch.setattr(eqdenoise.restoration, "restore", restore_while_another_run_finishes)
+    monkeypatch.setattr(eqdenoise.tasks.restoration, "restore", restore_while_another_run_finishes)
     result = runner.invoke(app, ["denoise", str(tmp_path / "a.png"), "-m", str(tiny_gray_path), "--sigma", "10"])
     assert result.exit_code == 1 and "output exists" in result.output
     assert target.read_bytes() == b"the other run's result"
@@ -633,7 +633,8 @@ def test_the_command_line_reaches_the_library_through_its_api_only():
 
     import eqdenoise.cli
 
-    allowed = {"api", "errors", "methods", "names", "train_options", "allocator", "distributed", ""}
+    allowed = {"api", "errors", "tasks.methods", "names", "training.train_options", "allocator",
+               "training.distributed", ""}
     for path in Path(eqdenoise.cli.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 2:

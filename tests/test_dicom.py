@@ -9,8 +9,8 @@ import pytest
 from pydicom.dataelem import DataElement
 
 from conftest import ct_small_path
-from eqdenoise.dicom import DerivedLabels, read_dicom, write_dicom
 from eqdenoise.errors import EqdenoiseError
+from eqdenoise.files.dicom import DerivedLabels, read_dicom, write_dicom
 
 
 def test_ct_slice_is_read_in_hounsfield_units():

@@ -8,9 +8,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
-from eqdenoise.distributed import my_rows
+from eqdenoise.nets.checkpoint import load_model
+from eqdenoise.training.distributed import my_rows
 
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-5

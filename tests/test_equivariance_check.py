@@ -3,8 +3,8 @@
 import numpy as np
 
 from conftest import random_image
-from eqdenoise.equivariance_check import check_equivariance
-from eqdenoise.groups import GROUPS
+from eqdenoise.frames.equivariance_check import check_equivariance
+from eqdenoise.frames.groups import GROUPS
 
 
 def test_an_equivariant_function_scores_zero_on_every_element():

@@ -23,11 +23,11 @@ from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
 
 from conftest import ct_small_path, write_tiny_checkpoint
-from eqdenoise.checkpoint import CONFIG_KEY, load_model, read_config
 from eqdenoise.cli import app
-from eqdenoise.dicom import read_dicom
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.imageio import read_pages
+from eqdenoise.files.dicom import read_dicom
+from eqdenoise.files.imageio import read_pages
+from eqdenoise.nets.checkpoint import CONFIG_KEY, load_model, read_config
 
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from eqdenoise.gconv import GroupConv, LiftingConv, inverse_products, pool_over_group
-from eqdenoise.groups import GROUPS, IDENTITY
+from eqdenoise.frames.groups import GROUPS, IDENTITY
+from eqdenoise.nets.gconv import GroupConv, LiftingConv, inverse_products, pool_over_group
 
 TOLERANCE = 1e-5
 

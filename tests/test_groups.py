@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS, IDENTITY, get_group
+from eqdenoise.frames.groups import GROUPS, IDENTITY, get_group
 
 
 @pytest.mark.parametrize("name", list(GROUPS))
@@ -61,7 +61,7 @@ def test_subgroups_and_unknown_name():
 
 
 def test_the_command_line_offers_exactly_the_library_groups():
-    from eqdenoise.groups import GROUPS
+    from eqdenoise.frames.groups import GROUPS
     from eqdenoise.names import GROUP_NAMES
 
     assert tuple(GROUPS) == GROUP_NAMES

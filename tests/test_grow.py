@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from eqdenoise.grow import can_grow, grown_weights
-from eqdenoise.unet import UNet
+from eqdenoise.nets.grow import can_grow, grown_weights
+from eqdenoise.nets.unet import UNet
 
 
 def randomised(network: UNet) -> UNet:

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.imageio import read_image, read_pages, write_image, write_pages
+from eqdenoise.files.imageio import read_image, read_pages, write_image, write_pages
 
 rng = np.random.default_rng(0)
 
@@ -138,7 +138,7 @@ def test_a_tiff_stack_is_read_page_by_page_and_written_back_as_a_stack(tmp_path)
 def test_a_stack_over_the_pixel_limit_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
     pages = [Image.fromarray(rng.integers(0, 256, (10, 10), dtype=np.uint8)) for _ in range(3)]
     pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
-    monkeypatch.setattr("eqdenoise.imageio.MAX_PIXELS", 250)
+    monkeypatch.setattr("eqdenoise.files.imageio.MAX_PIXELS", 250)
     with pytest.raises(EqdenoiseError, match=r"stack.tif: 10×10 \(with the 2 pages before it\) is larger than"):
         read_pages(tmp_path / "stack.tif")
 
@@ -146,10 +146,10 @@ def test_a_stack_over_the_pixel_limit_is_refused_before_it_is_loaded(tmp_path, m
 def test_a_stack_of_more_pages_than_the_limit_is_refused_while_reading(tmp_path, monkeypatch):
     pages = [Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)) for _ in range(6)]
     pages[0].save(tmp_path / "many.tif", save_all=True, append_images=pages[1:])
-    monkeypatch.setattr("eqdenoise.imageio.MAX_PAGES", 5)
+    monkeypatch.setattr("eqdenoise.files.imageio.MAX_PAGES", 5)
     with pytest.raises(EqdenoiseError, match=r"many.tif: has more than 5 pages; split the stack"):
         read_pages(tmp_path / "many.tif")
-    monkeypatch.setattr("eqdenoise.imageio.MAX_PAGES", 6)
+    monkeypatch.setattr("eqdenoise.files.imageio.MAX_PAGES", 6)
     assert len(read_pages(tmp_path / "many.tif")) == 6
 
 
@@ -167,7 +167,7 @@ def _with_orientation(value: int) -> Image.Exif:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_png_and_jpeg_keep_icc_exif_orientation_dpi_and_text(tmp_path, fmt):
-    from eqdenoise.imageio import read_pages, write_pages
+    from eqdenoise.files.imageio import read_pages, write_pages
 
     source = tmp_path / f"in.{fmt.lower()}"
     pixels = (np.random.default_rng(1).random((18, 26, 3)) * 255).astype(np.uint8)
@@ -193,7 +193,7 @@ def test_png_and_jpeg_keep_icc_exif_orientation_dpi_and_text(tmp_path, fmt):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 def test_tiff_keeps_imagej_description_resolution_orientation_icc_and_compression(tmp_path, dtype):
-    from eqdenoise.imageio import read_pages, write_pages
+    from eqdenoise.files.imageio import read_pages, write_pages
 
     description = "ImageJ=1.54f\nimages=2\nslices=2\nunit=micron\nspacing=0.5\n"
     source, target = tmp_path / "in.tif", tmp_path / "out.tif"

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from eqdenoise.canon import canonical_frame
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS, IDENTITY
-from eqdenoise.methods import METHODS, Method, get_method, pad_to_multiple
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.frames.canon import canonical_frame
+from eqdenoise.frames.groups import GROUPS, IDENTITY
+from eqdenoise.tasks.methods import METHODS, Method, get_method, pad_to_multiple
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 
 def test_none_runs_the_pipeline_on_the_input_itself():
@@ -73,7 +73,7 @@ def test_padding_reaches_the_stride_and_keeps_size():
 
 
 def test_image_too_large_for_memory_is_refused(tiny_gray, monkeypatch):
-    import eqdenoise.pipeline as pipeline_module
+    import eqdenoise.tasks.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
     with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):

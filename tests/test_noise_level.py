@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from conftest import sample_pixels
-from eqdenoise.noise_level import estimate_sigma
+from eqdenoise.tasks.noise_level import estimate_sigma
 
 
 @pytest.mark.parametrize("sigma", [5.0, 15.0, 25.0, 50.0])

@@ -8,12 +8,12 @@ from test_restoration import SETTINGS, assert_equivariant, images
 from torch import nn
 
 from conftest import opponent_architecture, unshuffle_architecture, write_tiny_checkpoint
-from eqdenoise.checkpoint import build_network, load_model
+from eqdenoise.diffusion.schedule import CosineSchedule
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.opponent import GUIDE_SCALE, OpponentDenoiser, opponent_weights
-from eqdenoise.restoration import DenoiseOptions
-from eqdenoise.schedule import CosineSchedule
-from eqdenoise.train import TrainSettings, _loss, run_training, sample_sigma
+from eqdenoise.nets.checkpoint import build_network, load_model
+from eqdenoise.nets.opponent import GUIDE_SCALE, OpponentDenoiser, opponent_weights
+from eqdenoise.tasks.restoration import DenoiseOptions
+from eqdenoise.training.train import TrainSettings, _loss, run_training, sample_sigma
 
 
 class GrayOracle(nn.Module):

@@ -9,12 +9,12 @@ from test_restoration import SETTINGS, assert_equivariant, images
 from typer.testing import CliRunner
 
 from conftest import opponent_architecture, split_architecture, unshuffle_architecture, write_tiny_checkpoint
-from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
+from eqdenoise.diffusion.schedule import CosineSchedule
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.opponent import OpponentDenoiser, luma_weights
-from eqdenoise.schedule import CosineSchedule
-from eqdenoise.train import TrainSettings, run_training
+from eqdenoise.nets.checkpoint import build_network, load_model
+from eqdenoise.nets.opponent import OpponentDenoiser, luma_weights
+from eqdenoise.training.train import TrainSettings, run_training
 
 
 class GuidedOracle(GrayOracle):
@@ -72,7 +72,7 @@ def test_one_image_at_a_time_gives_the_batch_result(tiny_split):
 @pytest.mark.parametrize("setting", ["tweedie-sigma25", "ddim-eta1", "sdedit-0.4", "sigma-auto"])
 @pytest.mark.parametrize("image", ["rgb-random-10x7", "rgb-real-36x28", "gray-random-13x21"])
 def test_a_split_opponent_network_is_bit_exact_on_d4(tiny_split, method, setting, image):
-    from eqdenoise.restoration import DenoiseOptions
+    from eqdenoise.tasks.restoration import DenoiseOptions
 
     options = DenoiseOptions(method=method, seed=6, **SETTINGS[setting])
     assert_equivariant(tiny_split, images()[image], options, "d4")
@@ -141,7 +141,7 @@ def test_a_colour_unet_cannot_start_the_mean_network(folder, tmp_path, tiny_rgb_
 @pytest.mark.parametrize("architecture", [{**opponent_architecture(), "chroma_base": 2},
                                           {**split_architecture(), "chroma_base": 5000}])
 def test_a_wrong_chroma_width_in_a_checkpoint_config_is_refused(architecture):
-    from eqdenoise.architecture_checks import check_architecture
+    from eqdenoise.nets.architecture_checks import check_architecture
 
     with pytest.raises(ValueError, match="chroma_base"):
         check_architecture(architecture)

@@ -18,7 +18,7 @@ import torch
 
 import eqdenoise
 from conftest import ct_small_path, sample_pixels
-from eqdenoise.registry import manifest
+from eqdenoise.nets.registry import manifest
 
 PINS = Path(__file__).with_name("output_pins.json")
 DENOISE_RUNS = {"sigma25": {"sigma": 25}, "strength": {"strength": 0.3, "steps": 2, "eta": 1.0, "seed": 3}}
@@ -48,7 +48,7 @@ def _image(entry: dict) -> np.ndarray:
 @functools.cache
 def cases() -> dict[str, callable]:
     """Every pinned run by name, each a function returning its result array."""
-    from eqdenoise.dicom import read_dicom
+    from eqdenoise.files.dicom import read_dicom
 
     runs = {}
     ct = np.ascontiguousarray(read_dicom(ct_small_path()).values[0, 40:64, 50:70])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eqdenoise.groups import GROUPS
-from eqdenoise.petsim import TISSUES, PetSimulator
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.training.petsim import TISSUES, PetSimulator
 
 
 def test_simulator_tissue_table_and_unbiased_mean():

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from conftest import random_image, save_png
 from eqdenoise import cli
-from eqdenoise.checkpoint import load_model
-from eqdenoise.precision import for_inference, for_training, has_fast_bf16, run
+from eqdenoise.nets.checkpoint import load_model
+from eqdenoise.nets.precision import for_inference, for_training, has_fast_bf16, run
 
 runner = CliRunner()
 
@@ -48,7 +48,7 @@ def test_bf16_probe_agrees_with_the_cpu_flags():
                                                               (False, "fp32", False)])
 def test_bf16_on_a_cpu_without_bf16_instructions_gets_one_warning_line(fast_cpu, precision, warned, tmp_path,
                                                                           tiny_gray_path, monkeypatch):
-    monkeypatch.setattr("eqdenoise.precision.has_fast_bf16", lambda: fast_cpu)
+    monkeypatch.setattr("eqdenoise.nets.precision.has_fast_bf16", lambda: fast_cpu)
     image = save_png(tmp_path / "a.png", random_image(1, 16, 16))
     result = runner.invoke(cli.app, ["denoise", str(image), "--model", str(tiny_gray_path), "--sigma", "20",
                                      "--precision", precision])

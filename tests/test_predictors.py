@@ -3,16 +3,16 @@
 import pytest
 import torch
 
-from eqdenoise.groups import GROUPS
-from eqdenoise.predictors import eps_predictor, frame_averaged
-from eqdenoise.samplers import ddim_sample
-from eqdenoise.schedule import CosineSchedule
+from eqdenoise.diffusion.samplers import ddim_sample
+from eqdenoise.diffusion.schedule import CosineSchedule
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.tasks.predictors import eps_predictor, frame_averaged
 
 schedule = CosineSchedule()
 
 
 def test_an_eps_network_reaches_the_sampler_as_a_denoiser():
-    from eqdenoise.predictors import eps_denoiser
+    from eqdenoise.tasks.predictors import eps_denoiser
 
     x0 = torch.rand(1, 1, 8, 8) * 1.8 - 0.9
     eps = torch.randn_like(x0)
@@ -26,7 +26,7 @@ def test_an_eps_network_reaches_the_sampler_as_a_denoiser():
 
 @pytest.mark.parametrize("size, tile, overlap", [(100, 32, 8), (64, 64, 8), (257, 64, 16), (40, 64, 8)])
 def test_tiles_cover_every_pixel_once(size, tile, overlap):
-    from eqdenoise.predictors import tile_spans
+    from eqdenoise.tasks.predictors import tile_spans
 
     spans = tile_spans(size, tile, overlap)
     owned = [i for _, _, a, b in spans for i in range(a, b)]
@@ -35,7 +35,7 @@ def test_tiles_cover_every_pixel_once(size, tile, overlap):
 
 
 def test_tiled_prediction_equals_whole_for_a_local_operator():
-    from eqdenoise.predictors import tiled
+    from eqdenoise.tasks.predictors import tiled
 
     weight = torch.randn(1, 1, 5, 5)
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import write_tiny_checkpoint
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.registry import COLOR_DENOISER, GRAY_DENOISER, default_denoiser, manifest, resolve_model, sha256
+from eqdenoise.nets.registry import COLOR_DENOISER, GRAY_DENOISER, default_denoiser, manifest, resolve_model, sha256
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,10 @@ def test_the_size_check_sees_files_of_the_tree(tracked):
     sizes = {path: (ROOT / path).stat().st_size for path in tracked if (ROOT / path).is_file()}
     assert "pyproject.toml" in sizes
     assert any(path.startswith("models/") and size > LIMIT for path, size in sizes.items())
+
+
+def test_the_layers_import_only_downward_and_the_picture_is_current():
+    """tools/layers.py --check: no module-level import points to its own row or above, and docs/architecture.svg
+    is the picture of the code as it is."""
+    result = subprocess.run([sys.executable, "tools/layers.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

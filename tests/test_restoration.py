@@ -8,8 +8,8 @@ import pytest
 
 from conftest import random_image, sample_pixels
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 SETTINGS = {
     "tweedie-sigma25": dict(sigma=25.0),
@@ -112,7 +112,7 @@ def test_bad_options_are_rejected(tiny_gray, bad):
 
 def test_group_not_trained_for_is_rejected(tmp_path):
     from conftest import write_tiny_checkpoint
-    from eqdenoise.checkpoint import load_model
+    from eqdenoise.nets.checkpoint import load_model
 
     model = load_model(write_tiny_checkpoint(tmp_path / "c4.safetensors", group="c4"))
     with pytest.raises(EqdenoiseError, match="trained for group 'c4'"):
@@ -218,7 +218,7 @@ def test_a_checkpoint_whose_weights_are_huge_or_whose_output_is_not_finite_is_re
     from safetensors.torch import load_file, save_file
 
     from conftest import write_tiny_checkpoint
-    from eqdenoise.checkpoint import load_model
+    from eqdenoise.nets.checkpoint import load_model
 
     path = write_tiny_checkpoint(tmp_path / "huge.safetensors")
     pixels = random_image(1, 16, 16, seed=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from eqdenoise.bridge_schedule import BrownianBridge
-from eqdenoise.samplers import bridge_sample, gaussian
+from eqdenoise.diffusion.bridge_schedule import BrownianBridge
+from eqdenoise.diffusion.samplers import bridge_sample, gaussian
 
 bridge = BrownianBridge(beta=1.0)
 

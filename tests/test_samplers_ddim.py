@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from eqdenoise.samplers import ddim_sample, gaussian, tweedie
-from eqdenoise.schedule import CosineSchedule
+from eqdenoise.diffusion.samplers import ddim_sample, gaussian, tweedie
+from eqdenoise.diffusion.schedule import CosineSchedule
 
 schedule = CosineSchedule()
 

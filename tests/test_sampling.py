@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 import eqdenoise
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
-from eqdenoise.sampling import SampleOptions, initial_noise, sample
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.tasks.sampling import SampleOptions, initial_noise, sample
 
 runner = CliRunner()
 

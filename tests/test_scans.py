@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import CT_WINDOW, ct_small_path
-from eqdenoise.scans import ValueRange, read_scan, to_unit
+from eqdenoise.files.scans import ValueRange, read_scan, to_unit
 
 
 def test_window_maps_physical_values_and_leaves_windowed_images_alone(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from eqdenoise.schedule import CosineSchedule
+from eqdenoise.diffusion.schedule import CosineSchedule
 
 schedule = CosineSchedule()
 

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from conftest import random_image, save_png
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.shards import resolve_shard, shard_indices
+from eqdenoise.files.shards import resolve_shard, shard_indices
 
 runner = CliRunner()
 

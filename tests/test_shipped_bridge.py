@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from conftest import ct_small_path, ct_small_unit
 from eqdenoise.cli import app
-from eqdenoise.dicom import read_dicom
-from eqdenoise.petsim import PetSimulator
-from eqdenoise.registry import manifest, resolve_model
-from eqdenoise.translation import TransferOptions, translate
+from eqdenoise.files.dicom import read_dicom
+from eqdenoise.nets.registry import manifest, resolve_model
+from eqdenoise.tasks.translation import TransferOptions, translate
+from eqdenoise.training.petsim import PetSimulator
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -43,7 +43,7 @@ def test_held_out_dicom_and_png_translate_close_to_the_simulated_activity(tmp_pa
 
 @pytest.mark.parametrize("method", ["canon", "fa"])
 def test_shipped_bridge_is_bit_exact_on_d4(method):
-    from eqdenoise.groups import GROUPS
+    from eqdenoise.frames.groups import GROUPS
 
     model = resolve_model("ct2pet-d4", task="bridge")
     pixels = ct_small_unit(crop=(64, 96))

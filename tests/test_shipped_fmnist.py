@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import eqdenoise
-from eqdenoise.groups import GROUPS
-from eqdenoise.registry import manifest
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.nets.registry import manifest
 
 NAMES = ("rot-fmnist-plain", "rot-fmnist-reg", "rot-fmnist-wt")
 

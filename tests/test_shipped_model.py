@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from conftest import SAMPLES, SHARED_DATA, save_png
 from eqdenoise.cli import app
-from eqdenoise.registry import manifest, models_dir, sha256
+from eqdenoise.nets.registry import manifest, models_dir, sha256
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -129,8 +129,8 @@ def test_verify_shows_the_plain_network_is_not_exact(tmp_path):
 
 @pytest.mark.skipif(not (SHARED_DATA / "Set12").is_dir(), reason="standard test sets in ../shared/data absent")
 def test_set12_quality_under_the_standard_protocol():
-    from eqdenoise.registry import resolve_model
-    from eqdenoise.restoration import DenoiseOptions, restore
+    from eqdenoise.nets.registry import resolve_model
+    from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
     model = resolve_model("gray-d4", task="denoise")
     clean = np.asarray(Image.open(SHARED_DATA / "Set12" / "05.png"), dtype=np.float64)

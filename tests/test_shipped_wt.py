@@ -6,7 +6,7 @@ from PIL import Image
 
 import eqdenoise
 from conftest import SAMPLES
-from eqdenoise.groups import GROUPS
+from eqdenoise.frames.groups import GROUPS
 
 pytestmark = pytest.mark.slow
 

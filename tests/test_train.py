@@ -8,13 +8,13 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import random_image, save_png
-from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.cli import app
+from eqdenoise.diffusion.schedule import CosineSchedule
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS, IDENTITY
-from eqdenoise.restoration import DenoiseOptions, restore
-from eqdenoise.schedule import CosineSchedule
-from eqdenoise.train import (
+from eqdenoise.frames.groups import GROUPS, IDENTITY
+from eqdenoise.nets.checkpoint import build_network, load_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
+from eqdenoise.training.train import (
     TrainSettings,
     _loss,
     learning_rate,
@@ -270,8 +270,8 @@ def test_resuming_a_run_started_from_init_exports_its_ema_not_the_random_start(f
 
 
 def test_bf16_forward_runs_in_bfloat16_and_returns_fp32():
-    from eqdenoise.checkpoint import build_network
-    from eqdenoise.precision import run
+    from eqdenoise.nets.checkpoint import build_network
+    from eqdenoise.nets.precision import run
 
     torch.manual_seed(0)
     network = build_network({"name": "unet", "channels": 1, "base": 4, "mults": [1, 2], "blocks": 1, "emb_dim": 128})
@@ -476,7 +476,7 @@ def test_reg_pulls_a_plain_network_towards_equivariance(folder, tmp_path):
 
 def test_the_reg_penalty_vanishes_for_a_weight_tied_network_and_not_for_a_plain_one():
     from conftest import wt_architecture
-    from eqdenoise.train import equivariance_penalty
+    from eqdenoise.training.train import equivariance_penalty
 
     x, sigma, weights = torch.randn(2, 1, 16, 12), torch.tensor([0.4, 2.0]), torch.ones(2)
     element = GROUPS["d4"].elements[5]
@@ -510,9 +510,9 @@ def test_train_bounds_every_size_and_number_before_reading_data(folder, tmp_path
 
 
 def test_training_data_that_would_not_fit_in_memory_is_refused_by_its_size(folder, tmp_path, monkeypatch):
-    import eqdenoise.train_bounds
+    import eqdenoise.training.train_bounds
 
-    monkeypatch.setattr(eqdenoise.train_bounds, "MAX_TRAINING_VALUES", 2000)
+    monkeypatch.setattr(eqdenoise.training.train_bounds, "MAX_TRAINING_VALUES", 2000)
     with pytest.raises(EqdenoiseError, match="at scale 4 the training images reach [0-9,]+ values, over the 2,000"):
         load_training_images(folder, 1, 16, (1.0, 4.0))
 
@@ -539,7 +539,7 @@ def test_resume_from_a_damaged_state_is_one_line(folder, tmp_path):
 
 
 def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(folder, tmp_path, monkeypatch):
-    import eqdenoise.checkpoint
+    import eqdenoise.nets.checkpoint
 
     out = tmp_path / "run.safetensors"
     assert train_cli(str(folder), "--out", str(out)).exit_code == 0
@@ -548,7 +548,7 @@ def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(fo
     def no_space(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(eqdenoise.checkpoint, "save_file", no_space)
+    monkeypatch.setattr(eqdenoise.nets.checkpoint, "save_file", no_space)
     result = train_cli(str(folder), "--out", str(out), "--overwrite")
     assert result.exit_code == 1 and "could not be written (" in result.output and "No space left" in result.output
     assert "Traceback" not in result.output and out.read_bytes() == before
@@ -607,7 +607,7 @@ def test_the_commands_defaults_are_the_apis():
     import inspect
 
     from eqdenoise.cli.train import train_bridge_command, train_denoiser_command
-    from eqdenoise.train_options import BRIDGE_DEFAULTS, DENOISER_DEFAULTS
+    from eqdenoise.training.train_options import BRIDGE_DEFAULTS, DENOISER_DEFAULTS
 
     for command, defaults in ((train_denoiser_command, DENOISER_DEFAULTS), (train_bridge_command, BRIDGE_DEFAULTS)):
         shown = {name: p.default for name, p in inspect.signature(command).parameters.items() if name in defaults}

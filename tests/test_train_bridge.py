@@ -6,11 +6,11 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from eqdenoise.checkpoint import load_model
 from eqdenoise.cli import app
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.petsim import PetSimulator
-from eqdenoise.train import TrainSettings, run_training
+from eqdenoise.nets.checkpoint import load_model
+from eqdenoise.training.petsim import PetSimulator
+from eqdenoise.training.train import TrainSettings, run_training
 
 runner = CliRunner()
 
@@ -111,7 +111,7 @@ def test_physical_sources_need_a_window(pairs, tmp_path):
 def test_shipped_weights_are_bias_corrected_ema_or_raw(pairs, tmp_path):
     from safetensors import safe_open
 
-    from eqdenoise.train import state_path
+    from eqdenoise.training.train import state_path
 
     source, target = pairs
     out = tmp_path / "m.safetensors"

@@ -5,8 +5,8 @@ import pytest
 
 from conftest import ct_small_unit, random_image
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
-from eqdenoise.translation import TransferOptions, translate
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.tasks.translation import TransferOptions, translate
 
 SETTINGS = {
     "one-step": dict(steps=1),
@@ -102,7 +102,7 @@ def test_a_denoiser_is_not_a_bridge(tiny_gray):
 
 
 def test_image_too_large_for_memory_is_refused(tiny_bridge, monkeypatch):
-    import eqdenoise.pipeline as pipeline_module
+    import eqdenoise.tasks.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "available_memory", lambda: 10_000)
     with pytest.raises(EqdenoiseError, match="needs about .* GiB of memory"):
@@ -113,7 +113,7 @@ def test_a_weight_tied_bridge_is_equivariant_to_float_rounding_with_wt_and_witho
     import torch
 
     from conftest import write_tiny_checkpoint, wt_architecture
-    from eqdenoise.checkpoint import load_model
+    from eqdenoise.nets.checkpoint import load_model
 
     bridge = load_model(write_tiny_checkpoint(tmp_path / "wt-bridge.safetensors", task="bridge",
                                               architecture=wt_architecture(1, "d4", task="bridge")))

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from conftest import random_image, sample_pixels, unshuffle_architecture, write_tiny_checkpoint
-from eqdenoise.checkpoint import build_network, load_model
-from eqdenoise.groups import GROUPS
-from eqdenoise.restoration import DenoiseOptions, restore
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.nets.checkpoint import build_network, load_model
+from eqdenoise.tasks.restoration import DenoiseOptions, restore
 
 
 @pytest.fixture(scope="module", params=[1, 3], ids=["gray", "rgb"])

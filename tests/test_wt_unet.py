@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from conftest import tiny_architecture, write_tiny_checkpoint, wt_architecture
-from eqdenoise.checkpoint import build_network, load_model
 from eqdenoise.errors import EqdenoiseError
-from eqdenoise.groups import GROUPS
-from eqdenoise.wt_unet import WTUNet, symmetric_call
+from eqdenoise.frames.groups import GROUPS
+from eqdenoise.nets.checkpoint import build_network, load_model
+from eqdenoise.nets.wt_unet import WTUNet, symmetric_call
 
 FLOAT_ROUNDING = 1e-5
 

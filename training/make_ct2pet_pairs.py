@@ -1,7 +1,7 @@
 """Build the CT → simulated-PET pairs that ct2pet-d4 is trained and evaluated on.
 
 Real CT slices come from pydicom's and pydicom-data's test files (`pip install -e ".[data]"`);
-targets come from eqdenoise.petsim (see models/ct2pet-d4.md). Patients CQ500-CT-310 and 1CT1 are
+targets come from eqdenoise.training.petsim (see models/ct2pet-d4.md). Patients CQ500-CT-310 and 1CT1 are
 held out: they never enter train/.
 
     python training/make_ct2pet_pairs.py data/ct2pet
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eqdenoise.dicom import read_dicom
-from eqdenoise.petsim import PetSimulator
+from eqdenoise.files.dicom import read_dicom
+from eqdenoise.training.petsim import PetSimulator
 
 CT_WINDOW = (-1000.0, 1000.0)
 TRAIN = {  # name: (pydicom test file, patient)

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from ..methods import METHODS
 from ..names import DEVICES, GROUP_NAMES, MAX_SEED, NOISE_FRAMES, PRECISIONS
+from ..tasks.methods import METHODS
 from .render import warn_if_slow
 
 Method = Enum("Method", {name: name for name in METHODS}, type=str)

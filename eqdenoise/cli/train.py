@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EqdenoiseError
-from ..train_options import BRIDGE_DEFAULTS as BRIDGE
-from ..train_options import DENOISER_DEFAULTS as DENOISER
+from ..training.train_options import BRIDGE_DEFAULTS as BRIDGE
+from ..training.train_options import DENOISER_DEFAULTS as DENOISER
 from . import train_app
 from .options import (
     NOT_OPTIONS,
@@ -55,7 +55,7 @@ def _typed_options(ctx: typer.Context) -> dict[str, object]:
 
 def _train(training) -> None:
     """Run a resolved training with a progress bar; report where the checkpoint went."""
-    from ..distributed import exit_worker_now
+    from ..training.distributed import exit_worker_now
 
     settings = training.settings
     warn_if_slow(settings.precision)
