@@ -20,6 +20,7 @@ from .. import __version__
 from ..allocator import keep_freed_memory
 from ..errors import EqdenoiseError, UsageError
 from ..names import DEFAULT_TRANSFER_STEPS
+from ..tasks.methods import DEFAULT_METHOD
 from .options import (
     DenoiserOpt,
     Device,
@@ -65,7 +66,7 @@ def denoise(
                                                    "files.")] = None,
     model: DenoiserOpt = None,
     group: GroupOpt = None,
-    method: MethodOpt = Method.canon,
+    method: MethodOpt = Method(DEFAULT_METHOD),
     sigma: SigmaOpt = None,
     strength: StrengthOpt = None,
     steps: StepsOpt = 1,
@@ -104,7 +105,7 @@ def transfer(
     model: Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help="Shipped bridge name (see "
                                        "'eqdenoise models') or path to a bridge checkpoint.")] = "ct2pet-d4",
     group: GroupOpt = None,
-    method: MethodOpt = Method.canon,
+    method: MethodOpt = Method(DEFAULT_METHOD),
     steps: Annotated[int, typer.Option(min=1, max=1000, help="Bridge sampler steps, 1–1000. 1 (the default) gives the "
                                        "network's one-pass estimate, the most faithful on average; more steps draw a "
                                        "sample with the target's noise texture.")] = DEFAULT_TRANSFER_STEPS,
@@ -144,7 +145,7 @@ def verify(
                                                  "checkpoint path. Default: gray-d4 (rgb-d4-split for colour) for "
                                                  "denoise, ct2pet-d4 for transfer.")] = None,
     group: GroupOpt = None,
-    method: MethodOpt = Method.canon,
+    method: MethodOpt = Method(DEFAULT_METHOD),
     sigma: SigmaOpt = None,
     strength: StrengthOpt = None,
     steps: Annotated[Optional[int], typer.Option(min=1, max=1000, help="Sampler steps, 1–1000. Default: 1 for "
@@ -219,7 +220,7 @@ def sample(
     n: Annotated[int, typer.Option("-n", min=1, max=100000, help="Number of samples; sample i uses seed SEED + i.")] = 1,
     size: Annotated[Optional[tuple[int, int]], typer.Option(
         metavar="H W", help="Sample size, multiples of the network's stride. Default: the model's training patch.")] = None,
-    method: MethodOpt = Method.canon,
+    method: MethodOpt = Method(DEFAULT_METHOD),
     group: GroupOpt = None,
     steps: Annotated[int, typer.Option(min=1, max=1000, help="DDIM steps from pure noise, 1–1000.")] = 50,
     eta: EtaOpt = 0.0,
