@@ -506,9 +506,11 @@ def test_transfer_labels_its_dicom_as_a_derived_object_in_one_new_series_per_sou
     assert pydicom.dcmread(tmp_path / "other" / first[0].name).SeriesInstanceUID not in series[0]
 
 
-def test_a_ct_slice_without_rescale_tags_is_refused_not_taken_as_hounsfield_units(tmp_path, tiny_bridge_path):
+@pytest.mark.parametrize("removed", [("RescaleSlope", "RescaleIntercept"), ("RescaleIntercept",), ("RescaleSlope",)])
+def test_a_ct_slice_without_rescale_tags_is_refused_not_taken_as_hounsfield_units(tmp_path, tiny_bridge_path, removed):
     dataset = pydicom.dcmread(ct_small_path())
-    del dataset.RescaleSlope, dataset.RescaleIntercept
+    for keyword in removed:
+        delattr(dataset, keyword)
     dataset.save_as(tmp_path / "raw.dcm")
     (tmp_path / "good.dcm").write_bytes(ct_small_path().read_bytes())
     result = runner.invoke(app, ["transfer", str(tmp_path / "raw.dcm"), str(tmp_path / "good.dcm"),

@@ -614,3 +614,12 @@ def test_the_commands_defaults_are_the_apis():
         assert set(shown) == set(defaults)
         for name, value in shown.items():
             assert getattr(value, "value", value) == defaults[name], name
+
+
+@pytest.mark.parametrize("length", [300, 240])
+def test_a_checkpoint_name_whose_own_or_whose_states_name_is_too_long_is_one_line(folder, tmp_path, length):
+    """A 300-byte --out was an OSError traceback; a 240-byte one fits, but its state's and log's names do not."""
+    out = tmp_path / ("x" * (length - len(".safetensors")) + ".safetensors")
+    result = train_cli(str(folder), "--out", str(out))
+    assert result.exit_code == 1 and "over the 255-byte limit" in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output and [p.name for p in tmp_path.iterdir()] == ["data"]

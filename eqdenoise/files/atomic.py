@@ -41,7 +41,7 @@ def check_name_length(path: Path) -> None:
     size, limit = len(os.fsencode(path.name)), name_limit(path.parent)
     if size > limit:
         raise EqdenoiseError(f"{path}: the file name is {size} bytes, over the {limit}-byte limit of the file system; "
-                             "give a shorter output name with -o")
+                             "give a shorter output name")
 
 
 def check_replaceable(path: Path) -> None:

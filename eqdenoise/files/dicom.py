@@ -122,7 +122,8 @@ def _slice_of(dataset, path: Path, apply_modality_lut) -> DicomSlice:
     if not np.isfinite(values).all():
         raise EqdenoiseError(f"{path}: image contains NaN or infinite values")
     modality = str(dataset.get("Modality", ""))
-    if modality == "CT" and "RescaleSlope" not in dataset and "ModalityLUTSequence" not in dataset:
+    rescaled = "RescaleSlope" in dataset and "RescaleIntercept" in dataset
+    if modality == "CT" and not rescaled and "ModalityLUTSequence" not in dataset:
         raise EqdenoiseError(f"{path}: CT slice without RescaleSlope/RescaleIntercept (or a modality LUT): its stored "
                              "values are not known to be Hounsfield units; add the two tags (often 1 and -1024 for "
                              "unsigned storage) and run again")

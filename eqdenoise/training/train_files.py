@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import EqdenoiseError
+from ..files.atomic import check_name_length
 from ..files.input_files import check_path_text
 
 
@@ -28,6 +29,8 @@ def check_training_outputs(out: Path, state: Path, data_folders: list[Path], res
     for path in (out, state, *data_folders):
         check_path_text(path)
     out, state = Path(out), Path(state)
+    for path in (out, state, log_path(state)):
+        check_name_length(path)
     if _same(out, state):
         raise EqdenoiseError(f"{out}: --state names the checkpoint itself; give the state its own file")
     for path, what in ((out, "checkpoint"), (state, "training state")):
