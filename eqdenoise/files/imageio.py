@@ -25,7 +25,8 @@ from .input_files import check_input_file
 SUPPORTED_FORMATS = {"PNG", "JPEG", "TIFF"}
 MAX_PIXELS = 64_000_000
 MAX_PAGES = 10_000
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_UNSIGNED_16_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+_SIXTEEN_BIT_MODES = (*_UNSIGNED_16_BIT_MODES, "I")
 TIFF_TAGS_KEPT = (270, 274, 282, 283, 296, 315, 33432)
 TIFF_LOSSLESS = {"raw", "tiff_lzw", "tiff_adobe_deflate", "packbits"}
 
@@ -139,7 +140,7 @@ def _check_tiff_samples(frame: Image.Image, path: Path) -> None:
         raise EqdenoiseError(f"{path}: {'/'.join(map(str, sorted(set(bits))))}-bit {kind}{colour} images{planes} are "
                              "not supported (Pillow would not read them faithfully); save it as 8- or 16-bit gray, "
                              "8-bit RGB or 32-bit float gray")
-    if tags.get(TIFF_PHOTOMETRIC) == 0 and frame.mode not in ("1", "L", *_SIXTEEN_BIT_MODES[:-1]):
+    if tags.get(TIFF_PHOTOMETRIC) == 0 and frame.mode not in ("1", "L", *_UNSIGNED_16_BIT_MODES):
         raise EqdenoiseError(f"{path}: MinIsWhite (inverted) {frame.mode} TIFF is not supported; save it MinIsBlack")
 
 
@@ -150,7 +151,7 @@ def _as_tuple(value: object) -> tuple:
 
 def _reads_inverted(frame: Image.Image, fmt: str) -> bool:
     """A 16-bit MinIsWhite TIFF page, whose values Pillow leaves as stored (0 = white): inverted when read."""
-    return fmt == "TIFF" and getattr(frame, "tag_v2", {}).get(TIFF_PHOTOMETRIC) == 0 and frame.mode in _SIXTEEN_BIT_MODES
+    return fmt == "TIFF" and getattr(frame, "tag_v2", {}).get(TIFF_PHOTOMETRIC) == 0 and frame.mode in _UNSIGNED_16_BIT_MODES
 
 
 def _noise_in_luma(frame: Image.Image, fmt: str) -> bool:
